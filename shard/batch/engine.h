@@ -1,0 +1,63 @@
+// The shard's generation engine: the model, the tokenizer and every cached batch by id. It turns
+// requests into prepared prompts (tokenize or parse ids, truncate, validate), and runs Prefill,
+// Decode (with concatenation), Filter, ClearCache and Warmup. Errors are statuses; the engine
+// stays usable after any of them. Not thread-safe: the service calls it from the model thread.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "shard/batch/batch.h"
+#include "shard/model/llama.h"
+#include "common/tokenizer/tokenizer.h"
+#include "shard/batch/types.h"
+
+namespace tgi::shard {
+
+struct EngineOptions {
+  BucketConfig buckets;
+  WatermarkConfig watermark;
+  bool skip_tokenizer = false;    // SKIP_TOKENIZER_IN_TGI: inputs are comma-separated ids
+  bool force_ignore_eos = false;  // TEXT_GENERATION_SERVER_IGNORE_EOS_TOKEN
+  double memory_fraction = 0.8;   // share of the free memory Warmup offers to the KV cache
+};
+
+class Engine {
+ public:
+  Engine(std::unique_ptr<LlamaModel> model, std::unique_ptr<common::Tokenizer> tokenizer,
+         EngineOptions options);
+
+  absl::StatusOr<StepResult> Prefill(uint64_t batch_id, std::vector<RequestSpec> requests);
+  // Concatenates the batches (the result keeps the first id) and runs one step.
+  absl::StatusOr<StepResult> Decode(std::span<const uint64_t> batch_ids);
+  absl::StatusOr<CachedBatchInfo> Filter(uint64_t batch_id, std::span<const uint64_t> request_ids);
+  // Drops one batch, or all of them.
+  void ClearCache(std::optional<uint64_t> batch_id);
+
+  // Runs every batch through prefill, decode and concatenation so each shape has run once, frees
+  // everything, and returns how many tokens the KV cache can hold in the memory left.
+  absl::StatusOr<uint32_t> Warmup(std::vector<std::vector<RequestSpec>> batches);
+
+  const LlamaModel& model() const { return *model_; }
+  size_t NumCachedBatches() const { return batches_.size(); }
+
+ private:
+  absl::StatusOr<PreparedRequest> Prepare(RequestSpec spec) const;
+  absl::StatusOr<std::vector<int32_t>> ParseTokenIds(const std::string& inputs) const;
+
+  std::unique_ptr<LlamaModel> model_;
+  std::unique_ptr<common::Tokenizer> tokenizer_;
+  EngineOptions options_;
+  BatchContext context_;
+  std::map<uint64_t, std::unique_ptr<Batch>> batches_;
+};
+
+// Bytes of memory this process may still use: MemAvailable, bounded by a cgroup limit if any.
+int64_t AvailableMemoryBytes();
+
+}  // namespace tgi::shard

@@ -1,0 +1,152 @@
+// text-generation-shard: serves one rank of a model over TGI's generate.v2 gRPC protocol on the
+// unix socket {uds-path}-{rank}. Loads on the model thread, serves until SIGTERM or SIGINT, then
+// stops the server and removes its socket.
+#include <grpcpp/grpcpp.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "common/logging.h"
+#include "common/tokenizer/tokenizer.h"
+#include "shard/batch/engine.h"
+#include "shard/model/llama.h"
+#include "shard/model/threads.h"
+#include "shard/service/model_thread.h"
+#include "shard/service/options.h"
+#include "shard/service/service.h"
+
+namespace tgi::shard {
+namespace {
+
+std::string DtypeName(at::ScalarType dtype) {
+  switch (dtype) {
+    case at::kBFloat16: return "torch.bfloat16";
+    case at::kHalf: return "torch.float16";
+    default: return "torch.float32";
+  }
+}
+
+// Loads the tokenizer and the model and builds the engine, on the model thread.
+absl::StatusOr<std::unique_ptr<Engine>> LoadEngine(const ShardOptions& options) {
+  const int threads = ConfigureTorchThreads(options.num_threads);
+  spdlog::info("loading {} with {} threads (rank {} of {})", options.model_dir, threads,
+               options.rank, options.world_size);
+  const auto started = std::chrono::steady_clock::now();
+
+  std::unique_ptr<common::Tokenizer> tokenizer;
+  absl::StatusOr<std::unique_ptr<common::Tokenizer>> loaded_tokenizer =
+      common::Tokenizer::FromDirectory(options.model_dir);
+  if (loaded_tokenizer.ok()) {
+    tokenizer = std::move(*loaded_tokenizer);
+  } else if (!options.skip_tokenizer) {
+    return loaded_tokenizer.status();
+  } else {
+    spdlog::warn("no tokenizer ({}); SKIP_TOKENIZER_IN_TGI is set, continuing without one",
+                 loaded_tokenizer.status().message());
+  }
+
+  LoadOptions load;
+  if (!options.dtype.empty()) {
+    absl::StatusOr<at::ScalarType> dtype = ParseDtype(options.dtype);
+    if (!dtype.ok()) return dtype.status();
+    load.dtype = *dtype;
+  }
+  load.rank = options.rank;
+  load.world_size = options.world_size;
+  absl::StatusOr<std::unique_ptr<LlamaModel>> model = LlamaModel::Load(options.model_dir, load);
+  if (!model.ok()) return model.status();
+  spdlog::info("loaded {} parameters ({}) in {:.2f} s", (*model)->num_parameters(),
+               DtypeName((*model)->dtype()),
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+
+  EngineOptions engine_options;
+  engine_options.buckets = BucketConfig{
+      .batch_bucket_size = options.batch_bucket_size,
+      .prefill_batch_bucket_size = options.prefill_batch_bucket_size,
+      .pad_sequence_to_multiple_of = options.pad_sequence_to_multiple_of,
+      .max_total_tokens = options.max_total_tokens};
+  engine_options.watermark = WatermarkConfig{options.watermark_gamma, options.watermark_delta};
+  engine_options.skip_tokenizer = options.skip_tokenizer;
+  engine_options.force_ignore_eos = options.ignore_eos;
+  return std::make_unique<Engine>(std::move(*model), std::move(tokenizer), engine_options);
+}
+
+int Serve(const ShardOptions& options, const sigset_t& stop_signals) {
+  if (options.world_size > 1) {
+    spdlog::error(
+        "tensor parallelism is not supported yet: WORLD_SIZE={} asks for {} shards; run a single "
+        "shard (--num-shard 1)",
+        options.world_size, options.world_size);
+    return 1;
+  }
+  ModelThread model_thread;
+  absl::StatusOr<std::unique_ptr<Engine>> engine =
+      model_thread.Run([&] { return LoadEngine(options); });
+  if (!engine.ok()) {
+    spdlog::error("could not load {}: {}", options.model_dir, engine.status().message());
+    return 1;
+  }
+
+  ServiceInfo info;
+  info.dtype = DtypeName((*engine)->model().dtype());
+  info.device_type = (*engine)->model().device().is_cuda() ? "cuda" : "cpu";
+  for (int rank = 0; rank < options.world_size; ++rank) {
+    info.urls.push_back("unix://" + options.SocketPath(rank));
+  }
+  TextGenerationService service(**engine, model_thread, info);
+
+  const std::string socket = options.SocketPath();
+  std::error_code ignored;
+  std::filesystem::remove(socket, ignored);  // a stale socket of an earlier run
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("unix:" + socket, grpc::InsecureServerCredentials());
+  builder.SetMaxReceiveMessageSize(-1);
+  builder.SetMaxSendMessageSize(-1);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr) {
+    spdlog::error("could not listen on unix://{}", socket);
+    return 1;
+  }
+  spdlog::info("serving on unix://{}", socket);
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  spdlog::info("received signal {}, shutting down", signal_number);
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  server->Wait();
+  std::filesystem::remove(socket, ignored);
+  spdlog::info("stopped; removed {}", socket);
+  return 0;
+}
+
+}  // namespace
+}  // namespace tgi::shard
+
+int main(int argc, char** argv) {
+  // Block the stop signals in every thread; the main thread waits for them with sigwait.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  absl::StatusOr<tgi::shard::ShardOptions> options = tgi::shard::ParseShardOptions(argc, argv);
+  if (!options.ok()) {
+    if (absl::IsCancelled(options.status())) return 0;  // --help
+    std::cerr << "text-generation-shard: " << options.status().message() << "\n";
+    return 2;
+  }
+  tgi::common::SetUpLogging({.json = options->json_output,
+                             .level = options->log_level,
+                             .component = absl::StrCat("shard-", options->rank)});
+  return tgi::shard::Serve(*options, stop_signals);
+}
