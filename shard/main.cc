@@ -2,6 +2,7 @@
 // unix socket {uds-path}-{rank}. Loads on the model thread, serves until SIGTERM or SIGINT, then
 // stops the server and removes its socket.
 #include <grpcpp/grpcpp.h>
+#include <malloc.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
@@ -50,7 +51,7 @@ absl::StatusOr<std::unique_ptr<Engine>> LoadEngine(const ShardOptions& options) 
     return loaded_tokenizer.status();
   } else {
     spdlog::warn("no tokenizer ({}); SKIP_TOKENIZER_IN_TGI is set, continuing without one",
-                 loaded_tokenizer.status().message());
+                 std::string(loaded_tokenizer.status().message()));
   }
 
   LoadOptions load;
@@ -91,7 +92,7 @@ int Serve(const ShardOptions& options, const sigset_t& stop_signals) {
   absl::StatusOr<std::unique_ptr<Engine>> engine =
       model_thread.Run([&] { return LoadEngine(options); });
   if (!engine.ok()) {
-    spdlog::error("could not load {}: {}", options.model_dir, engine.status().message());
+    spdlog::error("could not load {}: {}", options.model_dir, std::string(engine.status().message()));
     return 1;
   }
 
@@ -132,6 +133,10 @@ int Serve(const ShardOptions& options, const sigset_t& stop_signals) {
 }  // namespace tgi::shard
 
 int main(int argc, char** argv) {
+  // Keep large tensors' memory in the process instead of returning it to the kernel after each
+  // free: a fresh multi-megabyte buffer otherwise costs page faults on every step.
+  mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
   // Block the stop signals in every thread; the main thread waits for them with sigwait.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);

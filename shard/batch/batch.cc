@@ -14,9 +14,8 @@ namespace tgi::shard {
 
 namespace {
 
-// Additive bias of a padding slot. Finite, so a row whose slots are all masked (a dummy row)
-// gets a uniform softmax instead of NaN.
-constexpr float kMaskedBias = -1e30f;
+// Additive bias of a padding slot; the model's attention skips such slots.
+constexpr float kMaskedBias = -std::numeric_limits<float>::infinity();
 
 uint64_t NanosSince(std::chrono::steady_clock::time_point start) {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -37,9 +36,13 @@ Batch::Batch(uint64_t id, Storage storage, int64_t active_rows, int64_t vocab_si
       rows_(active_rows),
       sampling_(active_rows, vocab_size, watermark, storage_.input_ids.device()) {}
 
-Batch::Storage Batch::Allocate(const LlamaModel& model, int64_t rows, int64_t capacity) {
+absl::StatusOr<Batch::Storage> Batch::Allocate(const LlamaModel& model, int64_t rows,
+                                               int64_t capacity) {
   Storage storage;
-  storage.cache = model.AllocateCache(rows, capacity);
+  absl::StatusOr<KvCache> cache =
+      model.AllocateCache(rows, capacity, LlamaModel::CacheInit::kUninitialized);
+  if (!cache.ok()) return cache.status();
+  storage.cache = std::move(*cache);
   const at::TensorOptions options = at::TensorOptions().device(model.device());
   storage.key_bias = at::full({rows, capacity}, kMaskedBias, options.dtype(at::kFloat));
   storage.input_ids = at::zeros({rows, 1}, options.dtype(at::kLong));
@@ -103,7 +106,9 @@ absl::StatusOr<std::unique_ptr<Batch>> Batch::Prefill(uint64_t id,
   const int64_t capacity = RoundUp(std::max(needed, buckets.max_total_tokens),
                                    buckets.pad_sequence_to_multiple_of);
 
-  std::unique_ptr<Batch> batch(new Batch(id, Allocate(model, storage_rows, capacity), prefill_rows,
+  absl::StatusOr<Storage> storage_or = Allocate(model, storage_rows, capacity);
+  if (!storage_or.ok()) return storage_or.status();
+  std::unique_ptr<Batch> batch(new Batch(id, std::move(*storage_or), prefill_rows,
                                          model.config().vocab_size, context.watermark));
 
   // Host-side prefill inputs, [prefill_rows, seq_len]; dummy rows stay fully padded.
@@ -141,12 +146,9 @@ absl::StatusOr<std::unique_ptr<Batch>> Batch::Prefill(uint64_t id,
 
   auto started = std::chrono::steady_clock::now();
   KvCache view = batch->CacheView(prefill_rows);
-  at::Tensor logits;  // [prefill_rows, seq_len or 1, vocab]
-  try {
-    logits = model.Forward(forward, view);
-  } catch (const std::exception& error) {
-    return absl::InternalError(absl::StrCat("prefill forward failed: ", error.what()));
-  }
+  absl::StatusOr<at::Tensor> forward_logits = model.Forward(forward, view);
+  if (!forward_logits.ok()) return forward_logits.status();
+  const at::Tensor logits = std::move(*forward_logits);  // [prefill_rows, seq_len or 1, vocab]
   batch->last_forward_ns_ = NanosSince(started);
   started = std::chrono::steady_clock::now();
 
@@ -319,8 +321,10 @@ absl::StatusOr<std::unique_ptr<Batch>> Batch::Concatenate(
     const int64_t capacity = RoundUp(std::max(needed, buckets.max_total_tokens),
                                      buckets.pad_sequence_to_multiple_of);
     const LlamaModel& model = *context.model;
-    result.reset(new Batch(id, Allocate(model, target_rows, capacity), target_rows,
-                           model.config().vocab_size, context.watermark));
+    absl::StatusOr<Storage> storage = Allocate(model, target_rows, capacity);
+    if (!storage.ok()) return storage.status();
+    result.reset(new Batch(id, std::move(*storage), target_rows, model.config().vocab_size,
+                           context.watermark));
     result->write_offset_ = merged_offset;
     int64_t next_row = 0;
     for (auto& batch : batches) {
@@ -370,16 +374,12 @@ absl::Status Batch::Decode(const BatchContext& context, StepResult* out) {
 
   auto started = std::chrono::steady_clock::now();
   KvCache view = CacheView(rows);
-  at::Tensor logits;  // [rows, 1, vocab]
-  try {
-    logits = context.model->Forward(forward, view);
-  } catch (const std::exception& error) {
-    return absl::InternalError(absl::StrCat("decode forward failed: ", error.what()));
-  }
+  absl::StatusOr<at::Tensor> logits = context.model->Forward(forward, view);  // [rows, 1, vocab]
+  if (!logits.ok()) return logits.status();
   last_forward_ns_ = NanosSince(started);
   started = std::chrono::steady_clock::now();
 
-  absl::StatusOr<std::vector<ChosenToken>> chosen = sampling_.Choose(logits.select(1, 0));
+  absl::StatusOr<std::vector<ChosenToken>> chosen = sampling_.Choose(logits->select(1, 0));
   if (!chosen.ok()) return chosen.status();
   ++write_offset_;
   forward.positions.add_(1);

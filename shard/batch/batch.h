@@ -107,7 +107,8 @@ class Batch {
   Batch(uint64_t id, Storage storage, int64_t active_rows, int64_t vocab_size,
         WatermarkConfig watermark);
 
-  static Storage Allocate(const LlamaModel& model, int64_t rows, int64_t capacity);
+  static absl::StatusOr<Storage> Allocate(const LlamaModel& model, int64_t rows,
+                                         int64_t capacity);
   // The key_bias / cache views of the first `rows` rows.
   KvCache CacheView(int64_t rows) const;
 

@@ -1,30 +1,8 @@
 #include "shard/batch/detokenize.h"
 
-#include <algorithm>
 #include <vector>
 
 namespace tgi::shard {
-
-namespace {
-
-// Number of UTF-8 code points in `text` (continuation bytes are not counted).
-size_t CodePoints(std::string_view text) {
-  return std::count_if(text.begin(), text.end(),
-                       [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; });
-}
-
-// The suffix of `text` after its first `count` code points.
-std::string_view DropCodePoints(std::string_view text, size_t count) {
-  size_t i = 0, seen = 0;
-  for (; i < text.size(); ++i) {
-    if ((static_cast<unsigned char>(text[i]) & 0xC0) == 0x80) continue;
-    if (seen == count) break;
-    ++seen;
-  }
-  return text.substr(i);
-}
-
-}  // namespace
 
 bool IsSpecial(const common::Tokenizer* tokenizer, int64_t id) {
   return tokenizer != nullptr && tokenizer->IsSpecial(static_cast<int32_t>(id));
@@ -61,12 +39,12 @@ std::string GeneratedText(const common::Tokenizer* tokenizer, std::span<const in
                           int64_t generated) {
   if (tokenizer == nullptr || generated <= 0) return "";
   const size_t read = ids.size() - static_cast<size_t>(generated);
-  const size_t prefix = read > 0 ? read - 1 : 0;
-  const std::string context =
-      tokenizer->Decode(ids.subspan(prefix, read - prefix), /*skip_special_tokens=*/true);
-  const std::string full = tokenizer->Decode(ids.subspan(prefix), /*skip_special_tokens=*/true);
-  // TGI slices by characters; the decode of the context is normally a prefix of the full decode.
-  return std::string(DropCodePoints(full, CodePoints(context)));
+  common::Tokenizer::DecodeStep step =
+      tokenizer->DecodeToken(ids, read > 0 ? read - 1 : 0, read, /*skip_special_tokens=*/true);
+  // TGI would return "" when the text ends inside a character; the whole decode (ending in
+  // U+FFFD) tells the client more.
+  if (step.text.empty()) return tokenizer->Decode(ids.subspan(read), /*skip_special_tokens=*/true);
+  return std::move(step.text);
 }
 
 }  // namespace tgi::shard

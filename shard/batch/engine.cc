@@ -6,6 +6,7 @@
 #include <limits>
 #include <sstream>
 
+#include <c10/core/InferenceMode.h>
 #include <spdlog/spdlog.h>
 
 #include "absl/status/status.h"
@@ -41,9 +42,10 @@ int64_t AvailableMemoryBytes() {
   std::ifstream meminfo("/proc/meminfo");
   std::string line;
   while (std::getline(meminfo, line)) {
+    absl::string_view rest = line;
     int64_t kib = 0;
-    if (absl::ConsumePrefix(&line, "MemAvailable:") &&
-        absl::SimpleAtoi(absl::StripSuffix(absl::StripAsciiWhitespace(line), " kB"), &kib)) {
+    if (absl::ConsumePrefix(&rest, "MemAvailable:") &&
+        absl::SimpleAtoi(absl::StripSuffix(absl::StripAsciiWhitespace(rest), " kB"), &kib)) {
       available = kib * 1024;
     }
   }
@@ -68,7 +70,7 @@ Engine::Engine(std::unique_ptr<LlamaModel> model, std::unique_ptr<common::Tokeni
 
 absl::StatusOr<std::vector<int32_t>> Engine::ParseTokenIds(const std::string& inputs) const {
   std::vector<int32_t> ids;
-  for (std::string_view piece : absl::StrSplit(inputs, ',')) {
+  for (absl::string_view piece : absl::StrSplit(inputs, ',')) {
     piece = absl::StripAsciiWhitespace(piece);
     int64_t id = 0;
     if (!absl::SimpleAtoi(piece, &id)) {
@@ -94,7 +96,7 @@ absl::StatusOr<PreparedRequest> Engine::Prepare(RequestSpec spec) const {
     absl::StatusOr<std::vector<int32_t>> ids = ParseTokenIds(spec.inputs);
     if (!ids.ok()) return absl::InvalidArgumentError(absl::StrCat(which, ids.status().message()));
     prepared.prompt_ids = std::move(*ids);
-  } else if (!spec.inputs.empty()) {
+  } else {
     absl::StatusOr<std::vector<int32_t>> ids =
         tokenizer_->Encode(spec.inputs, /*add_special_tokens=*/true);
     if (!ids.ok()) return absl::InvalidArgumentError(absl::StrCat(which, ids.status().message()));
@@ -126,6 +128,7 @@ absl::StatusOr<PreparedRequest> Engine::Prepare(RequestSpec spec) const {
 }
 
 absl::StatusOr<StepResult> Engine::Prefill(uint64_t batch_id, std::vector<RequestSpec> requests) {
+  c10::InferenceMode inference;
   const auto started = std::chrono::steady_clock::now();
   if (requests.empty()) {
     return absl::InvalidArgumentError(absl::StrCat("batch ", batch_id, " has no requests"));
@@ -155,6 +158,7 @@ absl::StatusOr<StepResult> Engine::Prefill(uint64_t batch_id, std::vector<Reques
 }
 
 absl::StatusOr<StepResult> Engine::Decode(std::span<const uint64_t> batch_ids) {
+  c10::InferenceMode inference;
   const auto started = std::chrono::steady_clock::now();
   if (batch_ids.empty()) return absl::InvalidArgumentError("Decode needs at least one batch");
   for (size_t i = 0; i < batch_ids.size(); ++i) {
@@ -192,6 +196,7 @@ absl::StatusOr<StepResult> Engine::Decode(std::span<const uint64_t> batch_ids) {
 
 absl::StatusOr<CachedBatchInfo> Engine::Filter(uint64_t batch_id,
                                                std::span<const uint64_t> request_ids) {
+  c10::InferenceMode inference;
   auto it = batches_.find(batch_id);
   if (it == batches_.end()) {
     return absl::NotFoundError(absl::StrCat("batch ", batch_id, " is not in the cache"));
@@ -212,6 +217,7 @@ void Engine::ClearCache(std::optional<uint64_t> batch_id) {
 }
 
 absl::StatusOr<uint32_t> Engine::Warmup(std::vector<std::vector<RequestSpec>> batches) {
+  c10::InferenceMode inference;
   // Warmup batches get ids of their own so that they never collide with the router's.
   constexpr uint64_t kFirstWarmupId = std::numeric_limits<uint64_t>::max() - (1 << 20);
   ClearCache(std::nullopt);
@@ -238,7 +244,7 @@ absl::StatusOr<uint32_t> Engine::Warmup(std::vector<std::vector<RequestSpec>> ba
   }
   ClearCache(std::nullopt);
 
-  const int64_t kv_bytes = std::max<int64_t>(1, model_->KvBytesPerToken());
+  const int64_t kv_bytes = std::max<int64_t>(1, model_->kv_bytes_per_token());
   const double usable = static_cast<double>(AvailableMemoryBytes()) * options_.memory_fraction;
   const double tokens = std::min(usable / static_cast<double>(kv_bytes),
                                  static_cast<double>(std::numeric_limits<uint32_t>::max()));

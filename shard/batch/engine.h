@@ -1,7 +1,8 @@
 // The shard's generation engine: the model, the tokenizer and every cached batch by id. It turns
 // requests into prepared prompts (tokenize or parse ids, truncate, validate), and runs Prefill,
 // Decode (with concatenation), Filter, ClearCache and Warmup. Errors are statuses; the engine
-// stays usable after any of them. Not thread-safe: the service calls it from the model thread.
+// stays usable after any of them. Every call runs under c10::InferenceMode. Not thread-safe: the
+// service calls it from the model thread.
 #pragma once
 
 #include <cstdint>

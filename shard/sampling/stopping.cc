@@ -17,11 +17,13 @@ size_t CountChars(std::string_view text) {
       std::count_if(text.begin(), text.end(), [](char c) { return !IsContinuationByte(c); }));
 }
 
-// TGI compiles re.escape(stop) + "$" and searches the text; Python's "$" matches at the end and
-// also just before a final "\n", so both count.
-bool EndsWithStop(std::string_view text, std::string_view stop) {
-  if (text.ends_with(stop)) return true;
-  return text.ends_with('\n') && text.substr(0, text.size() - 1).ends_with(stop);
+// Whether `stop` occurs in `text` ending after byte `new_from` (inside the newest token's text).
+// TGI only matches a stop sequence at the very end of the text, so it misses one that ends inside
+// a token ("a litt" in "...a little"); this finds it wherever it ends in the new text.
+bool EndsInNewText(std::string_view text, size_t new_from, std::string_view stop) {
+  if (stop.empty()) return false;
+  const size_t from = new_from + 1 > stop.size() ? new_from + 1 - stop.size() : 0;
+  return text.find(stop, from) != std::string_view::npos;
 }
 
 }  // namespace
@@ -53,7 +55,8 @@ std::optional<FinishReason> StoppingCriteria::Step(int64_t token_id, std::string
     return FinishReason::kEosToken;
   }
 
-  if (params_.stop_sequences.empty()) return std::nullopt;
+  if (params_.stop_sequences.empty() || token_text.empty()) return std::nullopt;
+  size_t new_from = output_.size();
   output_.append(token_text);
   output_chars_ += CountChars(token_text);
   if (output_chars_ > kTrimAboveChars) {
@@ -67,9 +70,10 @@ std::optional<FinishReason> StoppingCriteria::Step(int64_t token_id, std::string
     }
     output_.erase(0, cut);
     output_chars_ = kKeepChars;
+    new_from = new_from > cut ? new_from - cut : 0;
   }
   for (const std::string& stop : params_.stop_sequences) {
-    if (EndsWithStop(output_, stop)) return FinishReason::kStopSequence;
+    if (EndsInNewText(output_, new_from, stop)) return FinishReason::kStopSequence;
   }
   return std::nullopt;
 }

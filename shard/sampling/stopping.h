@@ -33,8 +33,9 @@ class StoppingCriteria {
                    bool force_ignore_eos = false);
 
   // Counts one generated token and says whether generation stops with it, checking in TGI's
-  // order: length, then EOS, then stop sequences. token_text is the token's incremental text
-  // (what streaming would emit for it; may be empty while a character is incomplete).
+  // order: length, then EOS, then stop sequences. A stop sequence counts when it ends anywhere in
+  // this token's text, also mid-token. token_text is the token's incremental text (what
+  // streaming would emit for it; may be empty while a character is incomplete).
   std::optional<FinishReason> Step(int64_t token_id, std::string_view token_text);
 
   uint32_t CurrentTokens() const { return current_tokens_; }

@@ -76,20 +76,25 @@ TEST(StoppingTest, StopSequenceSpanningTokens) {
   EXPECT_EQ(criteria.Step(12, "r:"), FinishReason::kStopSequence);
 }
 
-TEST(StoppingTest, StopSequenceMustEndTheText) {
-  // The stop string ends inside a token whose text goes on: TGI matches only at the end of the
-  // buffer, so this does not stop.
+TEST(StoppingTest, StopSequenceEndingInsideATokenStops) {
+  // "stop" ends inside the text of the token "pping": TGI (which matches only at the end of the
+  // buffer) would miss it; we stop there.
   StoppingCriteria criteria(Params(10, {"stop"}), {kEos});
   EXPECT_EQ(criteria.Step(10, "sto"), std::nullopt);
-  EXPECT_EQ(criteria.Step(11, "pping"), std::nullopt);
-  EXPECT_EQ(criteria.Step(12, " stop"), FinishReason::kStopSequence);
+  EXPECT_EQ(criteria.Step(11, "pping"), FinishReason::kStopSequence);
 }
 
-TEST(StoppingTest, StopBeforeAFinalNewlineMatchesLikePythonDollar) {
+TEST(StoppingTest, StopSequenceFollowedByMoreTextInTheSameToken) {
   StoppingCriteria criteria(Params(10, {"stop"}), {kEos});
-  EXPECT_EQ(criteria.Step(10, "stop\n"), FinishReason::kStopSequence);
-  StoppingCriteria two_newlines(Params(10, {"stop"}), {kEos});
-  EXPECT_EQ(two_newlines.Step(10, "stop\n\n"), std::nullopt);
+  EXPECT_EQ(criteria.Step(10, "stop\n\n"), FinishReason::kStopSequence);
+}
+
+TEST(StoppingTest, OldTextDoesNotStopAgain) {
+  // A stop string only counts when it ends in the newest token's text.
+  StoppingCriteria criteria(Params(10, {"ab"}), {kEos});
+  EXPECT_EQ(criteria.Step(10, "xa"), std::nullopt);
+  EXPECT_EQ(criteria.Step(11, "c"), std::nullopt);
+  EXPECT_EQ(criteria.Step(12, "b"), std::nullopt);
 }
 
 TEST(StoppingTest, RegexCharactersAreLiteral) {
