@@ -309,3 +309,39 @@ def test_tensor_parallel_is_refused_clearly(start_shard):
     with pytest.raises(RuntimeError) as error:
         start_shard({"WORLD_SIZE": "2"})
     assert "tensor parallelism is not supported yet" in str(error.value)
+
+
+def test_long_prompt_joins_a_short_running_batch(shard, oracle):
+    """The newcomer's write position is ahead of the running batch's: the merged batch gets new
+    storage and every row is realigned; nobody's tokens change."""
+    short, long_case = oracle[1], oracle[3]  # "Zoo" (4 tokens), the 29-token byte-fallback prompt
+    long_prompt = " ".join([long_case["prompt"]] * 3)
+    alone = run_to_end(shard, [make_batch(900, [make_request(1, long_prompt, 30)])])
+    response = shard.prefill(make_batch(901, [oracle_request(0, short)]))
+    out = {0: list(response.generations)}
+    running = shard.decode([response.batch])
+    out[0].extend(running.generations)
+    response = shard.prefill(make_batch(902, [make_request(1, long_prompt, 30)]))
+    out[1] = list(response.generations)
+    batch = running.batch
+    pending = [batch, response.batch]
+    while pending:
+        response = shard.decode(pending)
+        for g in response.generations:
+            out[g.request_id].append(g)
+        pending = [response.batch] if response.HasField("batch") else []
+    check_oracle(short, out[0])
+    assert token_ids(out[1]) == token_ids(alone[1])
+
+
+def test_batch_grows_past_its_bucket(shard, oracle):
+    """Nine requests joining one by one cross the decode bucket of 8 rows."""
+    prompts = ["Zoo", "Once upon a time", "The dog", "Lily", "Tom", "A bird", "The sun", "Sam",
+               "One day"]
+    expected = {}
+    for i, prompt in enumerate(prompts):
+        expected[i] = token_ids(run_to_end(shard, [make_batch(1000 + i, [make_request(i, prompt, 12)])])[i])
+    batches = [make_batch(1100 + i, [make_request(i, prompt, 12)]) for i, prompt in enumerate(prompts)]
+    out = run_to_end(shard, batches)
+    for i in range(len(prompts)):
+        assert token_ids(out[i]) == expected[i], prompts[i]

@@ -1,0 +1,372 @@
+#include "router/http/server.h"
+
+#include <boost/beast/core.hpp>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace tgi::router::http {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+using tcp = net::ip::tcp;
+
+namespace {
+
+constexpr std::chrono::seconds kStreamKeepAlive{15};
+
+std::string ChunkOf(std::string_view data) {
+  std::ostringstream chunk;
+  chunk << std::hex << data.size() << "\r\n" << data << "\r\n";
+  return chunk.str();
+}
+
+}  // namespace
+
+// One connection: reads requests one after another, writes their responses in order.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, const Handler& handler, uint64_t payload_limit,
+          std::atomic<int>& in_flight)
+      : stream_(std::move(socket)),
+        strand_(stream_.get_executor()),
+        keep_alive_timer_(strand_),
+        handler_(handler),
+        payload_limit_(payload_limit),
+        in_flight_(in_flight) {}
+  ~Session() { EndRequest(); }
+
+  void Start() {
+    net::dispatch(strand_, [self = shared_from_this()] { self->ReadRequest(); });
+  }
+
+  // --- called on the strand by the Responder ---
+  void Send(beast_http::status status, std::string content_type, std::string body,
+            const Headers& headers) {
+    if (responded_ || closed_) return;
+    responded_ = true;
+    beast_http::response<beast_http::string_body> response{status, 11};
+    response.set(beast_http::field::content_type, content_type);
+    AddCommonHeaders(response, headers);
+    response.keep_alive(keep_alive_);
+    response.body() = std::move(body);
+    response.prepare_payload();
+    std::ostringstream bytes;
+    bytes << response;
+    Enqueue(bytes.str());
+    response_complete_ = true;
+    MaybeFinish();
+  }
+
+  void StartStream(const Headers& headers) {
+    if (responded_ || closed_) return;
+    responded_ = true;
+    streaming_ = true;
+    beast_http::response<beast_http::empty_body> response{beast_http::status::ok, 11};
+    response.set(beast_http::field::content_type, "text/event-stream");
+    response.set(beast_http::field::cache_control, "no-cache");
+    AddCommonHeaders(response, headers);
+    response.keep_alive(keep_alive_);
+    response.chunked(true);
+    std::ostringstream bytes;
+    bytes << response.base();
+    Enqueue(bytes.str());
+    ArmKeepAlive();
+  }
+
+  void SendEvent(const std::string& payload) {
+    if (!streaming_ || response_complete_ || closed_) return;
+    Enqueue(ChunkOf("data:" + payload + "\n\n"));
+    ArmKeepAlive();
+  }
+
+  void EndStream() {
+    if (!streaming_ || response_complete_ || closed_) return;
+    keep_alive_timer_.cancel();
+    Enqueue("0\r\n\r\n");
+    response_complete_ = true;
+    MaybeFinish();
+  }
+
+  void OnClientGone(std::function<void()> callback) {
+    if (closed_) {
+      if (callback) callback();
+      return;
+    }
+    on_gone_ = std::move(callback);
+  }
+
+  net::strand<net::any_io_executor>& strand() { return strand_; }
+
+ private:
+  template <typename Message>
+  void AddCommonHeaders(Message& response, const Headers& headers) {
+    for (const auto& [name, value] : headers) response.set(name, value);
+  }
+
+  void ReadRequest() {
+    responded_ = streaming_ = response_complete_ = false;
+    on_gone_ = nullptr;
+    parser_.emplace();
+    parser_->body_limit(payload_limit_);
+    parser_->header_limit(64 * 1024);
+    beast_http::async_read(stream_, buffer_, *parser_,
+                           net::bind_executor(strand_, [self = shared_from_this()](
+                                                           beast::error_code ec, size_t) {
+                             self->OnRead(ec);
+                           }));
+  }
+
+  void OnRead(beast::error_code ec) {
+    if (ec == beast_http::error::body_limit) {
+      // Answer without reading the rest of the body, then close.
+      keep_alive_ = false;
+      Send(beast_http::status::payload_too_large, "text/plain; charset=utf-8",
+           "Failed to buffer the request body: length limit exceeded", {});
+      return;
+    }
+    if (ec) {
+      Close();
+      return;
+    }
+    Request request = parser_->release();
+    keep_alive_ = request.keep_alive();
+    ++in_flight_;
+    counted_ = true;
+    WatchForDisconnect();
+    auto responder = MakeResponder();
+    try {
+      handler_(std::move(request), std::move(responder));
+    } catch (const std::exception& error) {
+      spdlog::error("HTTP handler failed: {}", error.what());
+      Send(beast_http::status::internal_server_error, "text/plain; charset=utf-8",
+           "Internal server error", {});
+    }
+  }
+
+  std::shared_ptr<Responder> MakeResponder();
+
+  // While a response is pending, a readable socket with nothing to read means the peer closed.
+  void WatchForDisconnect() {
+    const uint64_t generation = ++watch_generation_;
+    stream_.socket().async_wait(
+        tcp::socket::wait_read,
+        net::bind_executor(strand_, [self = shared_from_this(), generation](beast::error_code ec) {
+          if (ec || generation != self->watch_generation_ || self->response_complete_) return;
+          beast::error_code available_error;
+          const size_t available = self->stream_.socket().available(available_error);
+          if (available_error || available == 0) self->Close();
+          // Otherwise the client pipelined its next request; it is read after this response.
+        }));
+  }
+
+  void ArmKeepAlive() {
+    keep_alive_timer_.expires_after(kStreamKeepAlive);
+    keep_alive_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec || self->response_complete_ || self->closed_) return;
+      self->Enqueue(ChunkOf(":\n\n"));
+      self->ArmKeepAlive();
+    });
+  }
+
+  void Enqueue(std::string bytes) {
+    writes_.push_back(std::move(bytes));
+    if (!writing_) WriteNext();
+  }
+
+  void WriteNext() {
+    if (writes_.empty() || closed_) {
+      writing_ = false;
+      MaybeFinish();
+      return;
+    }
+    writing_ = true;
+    net::async_write(stream_, net::buffer(writes_.front()),
+                     net::bind_executor(strand_, [self = shared_from_this()](beast::error_code ec,
+                                                                             size_t) {
+                       if (ec) {
+                         self->Close();
+                         return;
+                       }
+                       self->writes_.pop_front();
+                       self->WriteNext();
+                     }));
+  }
+
+  // A request is in flight from its parse to the last byte of its response (or the close).
+  void EndRequest() {
+    if (counted_) --in_flight_;
+    counted_ = false;
+  }
+
+  // After the last byte of a complete response: the next request, or close.
+  void MaybeFinish() {
+    if (!response_complete_ || writing_ || !writes_.empty() || closed_) return;
+    EndRequest();
+    ++watch_generation_;
+    if (!keep_alive_) {
+      beast::error_code ignored;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      Close();
+      return;
+    }
+    beast::error_code ignored;
+    stream_.socket().cancel(ignored);  // the disconnect watch
+    ReadRequest();
+  }
+
+  void Close() {
+    if (closed_) return;
+    closed_ = true;
+    keep_alive_timer_.cancel();
+    beast::error_code ignored;
+    stream_.socket().close(ignored);
+    if (!response_complete_ && on_gone_) {
+      auto callback = std::move(on_gone_);
+      callback();
+    }
+    EndRequest();
+  }
+
+  beast::tcp_stream stream_;
+  net::strand<net::any_io_executor> strand_;
+  net::steady_timer keep_alive_timer_;
+  beast::flat_buffer buffer_;
+  std::optional<beast_http::request_parser<beast_http::string_body>> parser_;
+  const Handler& handler_;
+  const uint64_t payload_limit_;
+  std::atomic<int>& in_flight_;
+  bool counted_ = false;
+  std::deque<std::string> writes_;
+  std::function<void()> on_gone_;
+  uint64_t watch_generation_ = 0;
+  bool writing_ = false;
+  bool keep_alive_ = true;
+  bool responded_ = false;
+  bool streaming_ = false;
+  bool response_complete_ = false;
+  bool closed_ = false;
+};
+
+namespace {
+
+// Posts every call to the session's strand; keeps the session alive until the response is done.
+class StrandResponder final : public Responder {
+ public:
+  explicit StrandResponder(std::shared_ptr<Session> session) : session_(std::move(session)) {}
+
+  void Send(beast_http::status status, std::string content_type, std::string body,
+            Headers headers) override {
+    Post([status, content_type = std::move(content_type), body = std::move(body),
+          headers = std::move(headers)](Session& s) mutable {
+      s.Send(status, std::move(content_type), std::move(body), headers);
+    });
+  }
+  void StartStream(Headers headers) override {
+    Post([headers = std::move(headers)](Session& s) { s.StartStream(headers); });
+  }
+  void SendEvent(std::string payload) override {
+    Post([payload = std::move(payload)](Session& s) { s.SendEvent(payload); });
+  }
+  void EndStream() override {
+    Post([](Session& s) { s.EndStream(); });
+  }
+  void OnClientGone(std::function<void()> callback) override {
+    Post([callback = std::move(callback)](Session& s) mutable {
+      s.OnClientGone(std::move(callback));
+    });
+  }
+
+ private:
+  template <typename F>
+  void Post(F work) {
+    net::post(session_->strand(),
+              [session = session_, work = std::move(work)]() mutable { work(*session); });
+  }
+
+  std::shared_ptr<Session> session_;
+};
+
+}  // namespace
+
+std::shared_ptr<Responder> Session::MakeResponder() {
+  return std::make_shared<StrandResponder>(shared_from_this());
+}
+
+class Server::Impl {
+ public:
+  Impl(ServerOptions options, Handler handler)
+      : options_(std::move(options)), handler_(std::move(handler)), acceptor_(io_) {}
+
+  void Start() {
+    beast::error_code ec;
+    const net::ip::address address = net::ip::make_address(options_.hostname, ec);
+    if (ec) throw std::runtime_error("invalid hostname " + options_.hostname);
+    const tcp::endpoint endpoint(address, options_.port);
+    acceptor_.open(endpoint.protocol());
+    acceptor_.set_option(net::socket_base::reuse_address(true));
+    acceptor_.bind(endpoint, ec);
+    if (ec) {
+      throw std::runtime_error("cannot bind " + options_.hostname + ":" +
+                               std::to_string(options_.port) + ": " + ec.message());
+    }
+    acceptor_.listen(net::socket_base::max_listen_connections);
+    Accept();
+    for (int i = 0; i < std::max(1, options_.threads); ++i) {
+      threads_.emplace_back([this] { io_.run(); });
+    }
+  }
+
+  uint16_t port() const { return acceptor_.local_endpoint().port(); }
+
+  void Stop(std::chrono::milliseconds grace) {
+    net::post(io_, [this] {
+      beast::error_code ignored;
+      acceptor_.close(ignored);
+    });
+    const auto deadline = std::chrono::steady_clock::now() + grace;
+    while (in_flight_ > 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    io_.stop();
+    for (std::thread& thread : threads_) thread.join();
+    threads_.clear();
+  }
+
+ private:
+  void Accept() {
+    acceptor_.async_accept(net::make_strand(io_), [this](beast::error_code ec, tcp::socket socket) {
+      if (ec) return;  // closed by Stop
+      socket.set_option(tcp::no_delay(true));
+      std::make_shared<Session>(std::move(socket), handler_, options_.payload_limit, in_flight_)
+          ->Start();
+      Accept();
+    });
+  }
+
+  ServerOptions options_;
+  Handler handler_;
+  net::io_context io_;
+  tcp::acceptor acceptor_;
+  std::vector<std::thread> threads_;
+  std::atomic<int> in_flight_{0};  // requests whose response is not finished
+};
+
+Server::Server(ServerOptions options, Handler handler)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(handler))) {}
+
+Server::~Server() = default;
+
+void Server::Start() { impl_->Start(); }
+
+uint16_t Server::port() const { return impl_->port(); }
+
+void Server::Stop(std::chrono::milliseconds grace) { impl_->Stop(grace); }
+
+}  // namespace tgi::router::http

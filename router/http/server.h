@@ -1,0 +1,67 @@
+// The router's HTTP/1.1 server on Boost.Beast: accepts connections, parses requests with a body
+// limit (413 without buffering an oversized body), keeps connections alive, and hands each request
+// to a handler with a Responder that sends one response or a server-sent-event stream, and that
+// reports when the client goes away. Knows nothing of routes, JSON or generation.
+#pragma once
+
+#include <boost/asio.hpp>
+#include <boost/beast/http.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace tgi::router::http {
+
+namespace beast_http = boost::beast::http;
+
+using Request = beast_http::request<beast_http::string_body>;
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+// Sends the answer to one request. Every method may be called from any thread; the work is posted
+// to the connection's strand. Exactly one of Send or StartStream (then events, then EndStream).
+class Responder {
+ public:
+  virtual ~Responder() = default;
+  virtual void Send(beast_http::status status, std::string content_type, std::string body,
+                    Headers headers = {}) = 0;
+  // 200 text/event-stream; a ":\n\n" keep-alive comment goes out after 15 s without an event.
+  virtual void StartStream(Headers headers = {}) = 0;
+  // One "data:<payload>\n\n" frame.
+  virtual void SendEvent(std::string payload) = 0;
+  virtual void EndStream() = 0;
+  // Called once, on the connection's strand, if the client disconnects before the response is
+  // complete (the cancellation signal). Set it before a long wait.
+  virtual void OnClientGone(std::function<void()> callback) = 0;
+};
+
+using Handler = std::function<void(Request request, std::shared_ptr<Responder> responder)>;
+
+struct ServerOptions {
+  std::string hostname = "0.0.0.0";
+  uint16_t port = 3000;
+  uint64_t payload_limit = 2'000'000;  // bytes of request body
+  int threads = 2;                     // I/O threads
+};
+
+class Server {
+ public:
+  Server(ServerOptions options, Handler handler);
+  ~Server();
+
+  // Binds and listens; fails with a message when the address is taken or invalid.
+  void Start();
+  // The port actually bound (useful with port 0).
+  uint16_t port() const;
+  // Stops accepting, lets in-flight responses finish for up to `grace`, then stops the I/O threads.
+  void Stop(std::chrono::milliseconds grace);
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tgi::router::http

@@ -1,0 +1,140 @@
+#include "router/http/server.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <chrono>
+#include <future>
+#include <string>
+#include <thread>
+
+namespace tgi::router::http {
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+using tcp = net::ip::tcp;
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ServerOptions options;
+    options.hostname = "127.0.0.1";
+    options.port = 0;
+    options.payload_limit = 1000;
+    server_ = std::make_unique<Server>(options, [this](Request request,
+                                                       std::shared_ptr<Responder> responder) {
+      Handle(std::move(request), std::move(responder));
+    });
+    server_->Start();
+  }
+  void TearDown() override { server_->Stop(std::chrono::milliseconds(500)); }
+
+  void Handle(Request request, std::shared_ptr<Responder> responder) {
+    const std::string target(request.target());
+    if (target == "/echo") {
+      responder->Send(beast_http::status::ok, "text/plain", request.body(), {{"x-test", "1"}});
+    } else if (target == "/stream") {
+      responder->StartStream({{"x-accel-buffering", "no"}});
+      responder->SendEvent(R"({"index":1})");
+      responder->SendEvent(R"({"index":2})");
+      responder->EndStream();
+    } else if (target == "/hang") {
+      responder->OnClientGone([this] { gone_.set_value(); });
+    } else {
+      responder->Send(beast_http::status::not_found, "text/plain", "");
+    }
+  }
+
+  tcp::socket Connect() {
+    tcp::socket socket(io_);
+    socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server_->port()));
+    return socket;
+  }
+
+  beast_http::response<beast_http::string_body> RoundTrip(tcp::socket& socket,
+                                                          const std::string& target,
+                                                          std::string body = "") {
+    beast_http::request<beast_http::string_body> request{beast_http::verb::post, target, 11};
+    request.set(beast_http::field::host, "localhost");
+    request.body() = std::move(body);
+    request.prepare_payload();
+    beast_http::write(socket, request);
+    beast_http::response<beast_http::string_body> response;
+    beast_http::read(socket, buffer_, response);
+    return response;
+  }
+
+  net::io_context io_;
+  beast::flat_buffer buffer_;
+  std::unique_ptr<Server> server_;
+  std::promise<void> gone_;
+};
+
+TEST_F(ServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
+  tcp::socket socket = Connect();
+  for (const std::string body : {"first", "second", "third"}) {
+    auto response = RoundTrip(socket, "/echo", body);
+    EXPECT_EQ(response.result(), beast_http::status::ok);
+    EXPECT_EQ(response.body(), body);
+    EXPECT_EQ(response["x-test"], "1");
+    EXPECT_TRUE(response.keep_alive());
+  }
+}
+
+TEST_F(ServerTest, OversizedBodyGets413WithoutBeingRead) {
+  tcp::socket socket = Connect();
+  // Announce 10 MB but send only the headers and a little: the server must answer at once.
+  const std::string head =
+      "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Content-Length: 10000000\r\n\r\n{\"inputs\":";
+  net::write(socket, net::buffer(head));
+  beast_http::response<beast_http::string_body> response;
+  beast_http::read(socket, buffer_, response);
+  EXPECT_EQ(response.result(), beast_http::status::payload_too_large);
+  EXPECT_FALSE(response.keep_alive());
+}
+
+TEST_F(ServerTest, StreamIsServerSentEventsInChunks) {
+  tcp::socket socket = Connect();
+  beast_http::request<beast_http::string_body> request{beast_http::verb::post, "/stream", 11};
+  request.set(beast_http::field::host, "localhost");
+  request.prepare_payload();
+  beast_http::write(socket, request);
+  beast_http::response<beast_http::string_body> response;
+  beast_http::read(socket, buffer_, response);  // decodes the chunked body
+  EXPECT_EQ(response.result(), beast_http::status::ok);
+  EXPECT_EQ(response[beast_http::field::content_type], "text/event-stream");
+  EXPECT_EQ(response[beast_http::field::cache_control], "no-cache");
+  EXPECT_EQ(response["x-accel-buffering"], "no");
+  EXPECT_TRUE(response.chunked());
+  EXPECT_EQ(response.body(), "data:{\"index\":1}\n\ndata:{\"index\":2}\n\n");
+  // The connection stays usable afterwards.
+  EXPECT_EQ(RoundTrip(socket, "/echo", "after").body(), "after");
+}
+
+TEST_F(ServerTest, ClientThatDisconnectsIsReported) {
+  std::future<void> gone = gone_.get_future();
+  {
+    tcp::socket socket = Connect();
+    const std::string request = "POST /hang HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n";
+    net::write(socket, net::buffer(request));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }  // closes the socket
+  EXPECT_EQ(gone.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+}
+
+TEST_F(ServerTest, MalformedRequestClosesTheConnection) {
+  tcp::socket socket = Connect();
+  net::write(socket, net::buffer(std::string("NOT HTTP AT ALL\r\n\r\n")));
+  char byte;
+  beast::error_code ec;
+  socket.read_some(net::buffer(&byte, 1), ec);
+  EXPECT_TRUE(ec == net::error::eof || ec == net::error::connection_reset) << ec.message();
+}
+
+}  // namespace
+}  // namespace tgi::router::http
