@@ -345,3 +345,27 @@ def test_batch_grows_past_its_bucket(shard, oracle):
     out = run_to_end(shard, batches)
     for i in range(len(prompts)):
         assert token_ids(out[i]) == expected[i], prompts[i]
+
+
+def test_clear_cache_one_or_all(shard):
+    for batch_id in (1200, 1201, 1202):
+        assert shard.prefill(make_batch(batch_id, [make_request(batch_id, "Zoo", 10)])).batch.id == batch_id
+    shard.clear_cache(1200)
+    with pytest.raises(grpc.RpcError) as error:
+        shard.decode([pb.CachedBatch(id=1200)])
+    assert error.value.code() == grpc.StatusCode.NOT_FOUND
+    assert shard.decode([pb.CachedBatch(id=1201)]).HasField("batch")
+    shard.clear_cache()
+    for batch_id in (1201, 1202):
+        with pytest.raises(grpc.RpcError) as error:
+            shard.decode([pb.CachedBatch(id=batch_id)])
+        assert error.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_filter_to_nothing_drops_the_batch(shard):
+    shard.prefill(make_batch(1300, [make_request(1, "Zoo", 10), make_request(2, "Tom", 10)]))
+    assert shard.filter_batch(1300, [2]).size == 1
+    assert shard.filter_batch(1300, []).size == 0
+    with pytest.raises(grpc.RpcError) as error:
+        shard.decode([pb.CachedBatch(id=1300)])
+    assert error.value.code() == grpc.StatusCode.NOT_FOUND
