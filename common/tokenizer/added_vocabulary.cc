@@ -89,7 +89,8 @@ absl::StatusOr<AddedVocabulary> AddedVocabulary::Create(std::vector<AddedToken> 
     if (token.normalized) {
       std::string pattern = token.content;
       if (normalizer != nullptr) {
-        if (absl::Status status = normalizer->Normalize(pattern); !status.ok()) return status;
+        absl::Status status = normalizer->Normalize(pattern, nullptr);
+        if (!status.ok()) return status;
       }
       vocabulary.normalized_.Add(pattern, index);
     } else {

@@ -38,7 +38,7 @@ Split Extract(const AddedVocabulary& vocabulary, const Normalizer& normalizer,
       out.emplace_back(piece, raw.id);
       continue;
     }
-    EXPECT_TRUE(normalizer.Normalize(piece).ok());
+    EXPECT_TRUE(normalizer.Normalize(piece, nullptr).ok());
     for (const Segment& normalized : vocabulary.SplitNormalized(piece)) {
       out.emplace_back(piece.substr(normalized.begin, normalized.end - normalized.begin),
                        normalized.id);

@@ -42,20 +42,27 @@ absl::StatusOr<std::pair<std::string, std::string>> ParseMerge(const boost::json
 
 }  // namespace
 
-bool BpeModel::WordCache::Get(std::string_view word, std::vector<int32_t>& ids) const {
+bool BpeModel::WordCache::Get(std::string_view word, std::vector<int32_t>& ids,
+                              std::vector<uint32_t>* lengths) const {
   Shard& shard = shards_[absl::Hash<absl::string_view>()(AbslView(word)) % kShards];
   std::lock_guard<std::mutex> lock(shard.mutex);
   auto it = shard.entries.find(AbslView(word));
-  if (it == shard.entries.end()) return false;
-  ids.insert(ids.end(), it->second.begin(), it->second.end());
+  // An entry cached by Encode has no lengths; EncodeWithOffsets then recomputes it.
+  if (it == shard.entries.end() || (lengths != nullptr && it->second.lengths.empty())) {
+    return false;
+  }
+  ids.insert(ids.end(), it->second.ids.begin(), it->second.ids.end());
+  if (lengths != nullptr) {
+    lengths->insert(lengths->end(), it->second.lengths.begin(), it->second.lengths.end());
+  }
   return true;
 }
 
-void BpeModel::WordCache::Put(std::string_view word, const std::vector<int32_t>& ids) const {
+void BpeModel::WordCache::Put(std::string_view word, const Symbols& symbols) const {
   Shard& shard = shards_[absl::Hash<absl::string_view>()(AbslView(word)) % kShards];
   std::lock_guard<std::mutex> lock(shard.mutex);
   if (shard.entries.size() >= kEntriesPerShard) shard.entries.clear();
-  shard.entries.try_emplace(std::string(word), ids);
+  shard.entries.insert_or_assign(std::string(word), symbols);
 }
 
 absl::StatusOr<std::unique_ptr<BpeModel>> BpeModel::FromJson(const boost::json::value& json) {
@@ -169,11 +176,17 @@ const BpeModel::MergeRule* BpeModel::FindMerge(int32_t left, int32_t right) cons
   return it == merges_.end() ? nullptr : &it->second;
 }
 
-absl::Status BpeModel::InitialSymbols(std::string_view word, std::vector<int32_t>& symbols) const {
+absl::Status BpeModel::InitialSymbols(std::string_view word, bool with_lengths,
+                                      Symbols& symbols) const {
   constexpr int32_t kNone = -1;
   int32_t pending_unk = kNone;  // an unk not yet emitted (fuse_unk extends it)
+  uint32_t pending_unk_length = 0;
   std::optional<int32_t> unk_id;
   std::string piece;
+  auto add = [&symbols, with_lengths](int32_t id, uint32_t length) {
+    symbols.ids.push_back(id);
+    if (with_lengths) symbols.lengths.push_back(length);
+  };
   size_t pos = 0;
   while (pos < word.size()) {
     char32_t cp;
@@ -188,17 +201,18 @@ absl::Status BpeModel::InitialSymbols(std::string_view word, std::vector<int32_t
     pos += len;
 
     if (auto id = TokenToId(piece)) {
-      if (pending_unk != kNone) symbols.push_back(pending_unk);
+      if (pending_unk != kNone) add(pending_unk, pending_unk_length);
       pending_unk = kNone;
-      symbols.push_back(*id);
+      add(*id, static_cast<uint32_t>(len));
       continue;
     }
     if (byte_fallback_) {
       bool all_bytes_known = true;
       for (char c : piece) all_bytes_known &= byte_ids_[static_cast<unsigned char>(c)] >= 0;
       if (all_bytes_known) {
-        // As tokenizers: a pending unk is not flushed before byte tokens.
-        for (char c : piece) symbols.push_back(byte_ids_[static_cast<unsigned char>(c)]);
+        // As tokenizers: a pending unk is not flushed before byte tokens, and each byte token
+        // stands for one byte.
+        for (char c : piece) add(byte_ids_[static_cast<unsigned char>(c)], 1);
         continue;
       }
     }
@@ -210,14 +224,22 @@ absl::Status BpeModel::InitialSymbols(std::string_view word, std::vector<int32_t
             absl::StrCat("unk_token \"", *unk_token_, "\" is not in the vocabulary"));
       }
     }
-    if (pending_unk != kNone && !fuse_unk_) symbols.push_back(pending_unk);
+    if (pending_unk != kNone && fuse_unk_) {
+      pending_unk_length += static_cast<uint32_t>(len);
+      continue;
+    }
+    if (pending_unk != kNone) add(pending_unk, pending_unk_length);
     pending_unk = *unk_id;
+    pending_unk_length = static_cast<uint32_t>(len);
   }
-  if (pending_unk != kNone) symbols.push_back(pending_unk);
+  if (pending_unk != kNone) add(pending_unk, pending_unk_length);
   return absl::OkStatus();
 }
 
-void BpeModel::MergeAll(std::vector<int32_t>& symbols) const {
+void BpeModel::MergeAll(Symbols& word) const {
+  std::vector<int32_t>& symbols = word.ids;
+  std::vector<uint32_t>& lengths = word.lengths;
+  const bool with_lengths = !lengths.empty();
   const int n = static_cast<int>(symbols.size());
   if (n < 2) return;
   std::vector<int> prev(n);
@@ -253,6 +275,7 @@ void BpeModel::MergeAll(std::vector<int32_t>& symbols) const {
     const MergeRule* current = FindMerge(symbols[top.pos], symbols[right]);
     if (current == nullptr || current->new_id != top.new_id) continue;  // stale entry
     symbols[top.pos] = top.new_id;
+    if (with_lengths) lengths[top.pos] += lengths[right];
     removed[right] = true;
     next[top.pos] = next[right];
     if (next[right] >= 0) prev[next[right]] = top.pos;
@@ -269,27 +292,39 @@ void BpeModel::MergeAll(std::vector<int32_t>& symbols) const {
   }
   size_t out = 0;
   for (int i = 0; i < n; ++i) {
-    if (!removed[i]) symbols[out++] = symbols[i];
+    if (removed[i]) continue;
+    symbols[out] = symbols[i];
+    if (with_lengths) lengths[out] = lengths[i];
+    ++out;
   }
   symbols.resize(out);
+  if (with_lengths) lengths.resize(out);
 }
 
-absl::Status BpeModel::Tokenize(std::string_view word, std::vector<int32_t>& ids) const {
+absl::Status BpeModel::Tokenize(std::string_view word, std::vector<int32_t>& ids,
+                                std::vector<uint32_t>* lengths) const {
   if (word.empty()) return absl::OkStatus();
   if (ignore_merges_) {
     if (auto id = TokenToId(word)) {
       ids.push_back(*id);
+      if (lengths != nullptr) lengths->push_back(static_cast<uint32_t>(word.size()));
       return absl::OkStatus();
     }
   }
   const bool cacheable = word.size() < kMaxCachedWordBytes;
-  if (cacheable && cache_.Get(word, ids)) return absl::OkStatus();
-  std::vector<int32_t> symbols;
-  symbols.reserve(word.size());
-  if (absl::Status status = InitialSymbols(word, symbols); !status.ok()) return status;
+  if (cacheable && cache_.Get(word, ids, lengths)) return absl::OkStatus();
+  Symbols symbols;
+  symbols.ids.reserve(word.size());
+  if (lengths != nullptr) symbols.lengths.reserve(word.size());
+  if (absl::Status status = InitialSymbols(word, lengths != nullptr, symbols); !status.ok()) {
+    return status;
+  }
   MergeAll(symbols);
   if (cacheable) cache_.Put(word, symbols);
-  ids.insert(ids.end(), symbols.begin(), symbols.end());
+  ids.insert(ids.end(), symbols.ids.begin(), symbols.ids.end());
+  if (lengths != nullptr) {
+    lengths->insert(lengths->end(), symbols.lengths.begin(), symbols.lengths.end());
+  }
   return absl::OkStatus();
 }
 

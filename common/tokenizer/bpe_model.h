@@ -26,8 +26,11 @@ class BpeModel {
   // From the "model" object of tokenizer.json; only "type": "BPE" (or no type) is accepted.
   static absl::StatusOr<std::unique_ptr<BpeModel>> FromJson(const boost::json::value& json);
 
-  // Appends the ids of one word (valid UTF-8) to `ids`.
-  absl::Status Tokenize(std::string_view word, std::vector<int32_t>& ids) const;
+  // Appends the ids of one word (valid UTF-8) to `ids`. When `lengths` is not null, also appends
+  // the number of bytes of `word` each token stands for, in order (tokenizers' Word symbol
+  // lengths: a byte-fallback token counts 1, a fused unk every character it covers).
+  absl::Status Tokenize(std::string_view word, std::vector<int32_t>& ids,
+                        std::vector<uint32_t>* lengths = nullptr) const;
 
   std::optional<int32_t> TokenToId(std::string_view token) const;
   // nullptr for an id outside the vocabulary.
@@ -43,24 +46,32 @@ class BpeModel {
 
   BpeModel() = default;
 
+  // The symbols of a word and, when tracked, the byte length of each (else `lengths` is empty).
+  struct Symbols {
+    std::vector<int32_t> ids;
+    std::vector<uint32_t> lengths;
+  };
+
   // The symbols of `word` before merging (one per character, byte fallback, unk handling).
-  absl::Status InitialSymbols(std::string_view word, std::vector<int32_t>& symbols) const;
+  absl::Status InitialSymbols(std::string_view word, bool with_lengths, Symbols& symbols) const;
   // Applies the merges to `symbols` in rank order, as tokenizers' Word::merge_all.
-  void MergeAll(std::vector<int32_t>& symbols) const;
+  void MergeAll(Symbols& symbols) const;
   const MergeRule* FindMerge(int32_t left, int32_t right) const;
 
   // Sharded cache of word -> ids for short words.
   class WordCache {
    public:
-    bool Get(std::string_view word, std::vector<int32_t>& ids) const;
-    void Put(std::string_view word, const std::vector<int32_t>& ids) const;
+    // Appends the cached ids (and lengths, when not null) of `word`, if cached.
+    bool Get(std::string_view word, std::vector<int32_t>& ids,
+             std::vector<uint32_t>* lengths) const;
+    void Put(std::string_view word, const Symbols& symbols) const;
 
    private:
     static constexpr size_t kShards = 16;
     static constexpr size_t kEntriesPerShard = 1024;
     struct Shard {
       mutable std::mutex mutex;
-      absl::flat_hash_map<std::string, std::vector<int32_t>> entries;
+      absl::flat_hash_map<std::string, Symbols> entries;
     };
     mutable std::array<Shard, kShards> shards_;
   };

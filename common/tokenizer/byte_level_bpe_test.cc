@@ -1,12 +1,14 @@
 // A GPT-2 style byte-level BPE built by the test itself (256 byte symbols, a few merges, the
 // ByteLevel pre-tokenizer with the GPT-2 regex, the ByteLevel decoder, added tokens): encodings
-// worked out by hand, byte-exact round trips, and streaming that never splits a character.
+// and offsets worked out by hand, byte-exact round trips, and streaming that never splits a
+// character.
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
 #include <map>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "common/tokenizer/tokenizer.h"
@@ -74,7 +76,8 @@ std::map<std::string, int32_t> Vocab() {
 
 int32_t Id(const std::string& bytes) { return Vocab().at(Syms(bytes)); }
 
-std::string TokenizerJson(bool array_merges, bool add_prefix_space = false) {
+std::string TokenizerJson(bool array_merges, bool add_prefix_space = false,
+                          bool trim_offsets = true) {
   boost::json::object vocab;
   for (const auto& [token, id] : Vocab()) vocab[token] = id;
   boost::json::array merges;
@@ -87,7 +90,7 @@ std::string TokenizerJson(bool array_merges, bool add_prefix_space = false) {
   }
   boost::json::object byte_level = {{"type", "ByteLevel"},
                                     {"add_prefix_space", add_prefix_space},
-                                    {"trim_offsets", true},
+                                    {"trim_offsets", trim_offsets},
                                     {"use_regex", true}};
   boost::json::array added = {{{"id", 300},
                                {"content", "<|endoftext|>"},
@@ -296,6 +299,89 @@ TEST_P(ByteLevelBpeTest, DecodeTokenOffsets) {
   step = tokenizer_->DecodeToken(more, 7, 9);
   EXPECT_EQ(step.text, "");
   EXPECT_EQ(step.read_offset, 3u);
+}
+
+using Offsets = std::vector<std::tuple<int32_t, size_t, size_t>>;
+
+Offsets EncodeOffsets(const Tokenizer& tokenizer, const std::string& text) {
+  auto tokens = tokenizer.EncodeWithOffsets(text, /*add_special_tokens=*/true);
+  EXPECT_TRUE(tokens.ok()) << tokens.status();
+  Offsets out;
+  if (tokens.ok()) {
+    for (const TokenWithOffsets& token : *tokens)
+      out.emplace_back(token.id, token.start, token.stop);
+  }
+  return out;
+}
+
+// This tokenizer's ByteLevel post-processor has trim_offsets: a token's leading and trailing
+// spaces are cut from its range (one byte per space symbol), as tokenizers' process_offsets.
+TEST_P(ByteLevelBpeTest, OffsetsAreTrimmed) {
+  const int32_t space = Id(" ");
+  EXPECT_EQ(EncodeOffsets(*tokenizer_, "Hello world"),
+            (Offsets{{Id("Hello"), 0, 5}, {Id(" world"), 6, 11}}));
+  EXPECT_EQ(EncodeOffsets(*tokenizer_, " the world"),
+            (Offsets{{Id(" the"), 1, 4}, {Id(" world"), 5, 10}}));
+  EXPECT_EQ(EncodeOffsets(*tokenizer_, "Hello  world"),
+            (Offsets{{Id("Hello"), 0, 5}, {space, 6, 6}, {Id(" world"), 7, 12}}));
+  // Both tokens of a 4-byte character have its whole range.
+  EXPECT_EQ(EncodeOffsets(*tokenizer_, "x " + kSmile + "y"), (Offsets{{Id("x"), 0, 1},
+                                                                      {space, 2, 2},
+                                                                      {Id("\xF0\x9F"), 2, 6},
+                                                                      {Id("\x99\x82"), 2, 6},
+                                                                      {Id("y"), 6, 7}}));
+  EXPECT_EQ(EncodeOffsets(*tokenizer_, "a<|endoftext|> b"),
+            (Offsets{{Id("a"), 0, 1}, {300, 1, 14}, {space, 15, 15}, {Id("b"), 15, 16}}));
+}
+
+TEST_P(ByteLevelBpeTest, OffsetsInvariantsOnRandomText) {
+  std::mt19937 rng(99);
+  const std::vector<std::string> atoms = {
+      "a",    "Hello", " world", " the",          " ",        "  ",  "\n", "!", "é",
+      kSmile, kGrin,   "日本",   "<|endoftext|>", "<|日本|>", "\xFF"};
+  for (int i = 0; i < 300; ++i) {
+    std::string text;
+    for (size_t n = rng() % 12; n > 0; --n) text += atoms[rng() % atoms.size()];
+    auto ids = tokenizer_->Encode(text, true);
+    auto tokens = tokenizer_->EncodeWithOffsets(text, true);
+    ASSERT_TRUE(ids.ok() && tokens.ok());
+    ASSERT_EQ(tokens->size(), ids->size());
+    size_t last_start = 0;
+    for (size_t t = 0; t < ids->size(); ++t) {
+      EXPECT_EQ((*tokens)[t].id, (*ids)[t]) << text;
+      EXPECT_LE((*tokens)[t].start, (*tokens)[t].stop) << text;
+      EXPECT_LE((*tokens)[t].stop, text.size()) << text;
+      EXPECT_GE((*tokens)[t].start, last_start) << text;
+      last_start = (*tokens)[t].start;
+    }
+  }
+}
+
+// Without trim_offsets a word's range includes its leading space; byte tokens of one character
+// all have the character's range.
+TEST(ByteLevelOffsetsTest, UntrimmedOffsets) {
+  auto tokenizer = Tokenizer::FromJson(TokenizerJson(false, false, /*trim_offsets=*/false));
+  ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
+  const Tokenizer& t = **tokenizer;
+  EXPECT_EQ(EncodeOffsets(t, "Hello world"), (Offsets{{Id("Hello"), 0, 5}, {Id(" world"), 5, 11}}));
+  EXPECT_EQ(EncodeOffsets(t, " the world"), (Offsets{{Id(" the"), 0, 4}, {Id(" world"), 4, 10}}));
+  EXPECT_EQ(EncodeOffsets(t, "Hello  world"),
+            (Offsets{{Id("Hello"), 0, 5}, {Id(" "), 5, 6}, {Id(" world"), 6, 12}}));
+  EXPECT_EQ(EncodeOffsets(t, "é!"), (Offsets{{0xC3, 0, 2}, {0xA9, 0, 2}, {Id("!"), 2, 3}}));
+  EXPECT_EQ(EncodeOffsets(t, kGrin), (Offsets{{Id("\xF0\x9F"), 0, 4}, {0x98, 0, 4}, {0x80, 0, 4}}));
+}
+
+// add_prefix_space: the added space shares the first character's range; with trim_offsets the
+// first token keeps its single prefix space, so a lone "Ġ" is trimmed to nothing.
+TEST(ByteLevelOffsetsTest, PrefixSpace) {
+  auto untrimmed = Tokenizer::FromJson(TokenizerJson(false, true, /*trim_offsets=*/false));
+  auto trimmed = Tokenizer::FromJson(TokenizerJson(false, true, /*trim_offsets=*/true));
+  ASSERT_TRUE(untrimmed.ok() && trimmed.ok());
+  EXPECT_EQ(EncodeOffsets(**untrimmed, "Hello world"),
+            (Offsets{{Id(" "), 0, 1}, {Id("Hello"), 0, 5}, {Id(" world"), 5, 11}}));
+  EXPECT_EQ(EncodeOffsets(**trimmed, "Hello world"),
+            (Offsets{{Id(" "), 0, 0}, {Id("Hello"), 0, 5}, {Id(" world"), 6, 11}}));
+  EXPECT_EQ(EncodeOffsets(**trimmed, "the"), (Offsets{{Id(" the"), 0, 3}}));
 }
 
 TEST(ByteLevelPrefixSpaceTest, AddPrefixSpace) {

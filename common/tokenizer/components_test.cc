@@ -5,8 +5,10 @@
 
 #include <boost/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "common/tokenizer/alignments.h"
 #include "common/tokenizer/decoders.h"
 #include "common/tokenizer/normalizers.h"
 #include "common/tokenizer/pre_tokenizers.h"
@@ -49,8 +51,64 @@ TEST(NormalizersTest, Table) {
     auto normalizer = ParseNormalizer(boost::json::parse(c.json));
     ASSERT_TRUE(normalizer.ok()) << c.json << ": " << normalizer.status();
     std::string text = c.input;
-    ASSERT_TRUE((*normalizer)->Normalize(text).ok()) << c.json;
+    ASSERT_TRUE((*normalizer)->Normalize(text, nullptr).ok()) << c.json;
     EXPECT_EQ(text, c.expected) << c.json;
+    // Tracking offsets changes nothing in the text.
+    std::string tracked = c.input;
+    std::vector<Alignment> alignments;
+    AppendCharAlignments(tracked, 0, alignments);
+    ASSERT_TRUE((*normalizer)->Normalize(tracked, &alignments).ok()) << c.json;
+    EXPECT_EQ(tracked, c.expected) << c.json;
+    EXPECT_EQ(alignments.size(), tracked.size()) << c.json;
+  }
+}
+
+// The original range of each normalized character, as Hugging Face's NormalizedString keeps it:
+// a replaced or inserted character takes the range of the character it comes from.
+TEST(NormalizersTest, Alignments) {
+  using Ranges = std::vector<std::pair<size_t, size_t>>;
+  struct Case {
+    std::string json;
+    std::string input;
+    Ranges expected;  // one per character of the normalized text
+  };
+  const std::vector<Case> cases = {
+      // tokenizers' own nfd_adds_new_chars vector.
+      {R"({"type":"NFD"})",
+       "élégant",
+       {{0, 2}, {0, 2}, {2, 3}, {3, 5}, {3, 5}, {5, 6}, {6, 7}, {7, 8}, {8, 9}}},
+      // A composed character keeps the range of its first part only.
+      {R"({"type":"NFC"})", "e\u0301x", {{0, 1}, {3, 4}}},
+      {R"({"type":"NFKC"})", "ﬁ", {{0, 3}, {0, 3}}},
+      {R"({"type":"Sequence","normalizers":[{"type":"NFD"},{"type":"StripAccents"}]})",
+       "é",
+       {{0, 2}}},
+      {R"({"type":"Lowercase"})", "İA", {{0, 2}, {0, 2}, {2, 3}}},
+      {R"({"type":"Strip","strip_left":true,"strip_right":true})", "  ab ", {{2, 3}, {3, 4}}},
+      // The prepended character shares the first character's range.
+      {R"({"type":"Prepend","prepend":"▁"})", "ab", {{0, 1}, {0, 1}, {1, 2}}},
+      // The content replacing a match takes the range of the match's last character.
+      {R"({"type":"Replace","pattern":{"String":" "},"content":"▁"})",
+       "a b",
+       {{0, 1}, {1, 2}, {2, 3}}},
+      {R"({"type":"Replace","pattern":{"Regex":"\\s+"},"content":"_"})",
+       "a \t b",
+       {{0, 1}, {3, 4}, {4, 5}}},
+  };
+  for (const Case& c : cases) {
+    auto normalizer = ParseNormalizer(boost::json::parse(c.json));
+    ASSERT_TRUE(normalizer.ok()) << c.json << ": " << normalizer.status();
+    std::string text = c.input;
+    std::vector<Alignment> alignments;
+    AppendCharAlignments(text, 0, alignments);
+    ASSERT_TRUE((*normalizer)->Normalize(text, &alignments).ok()) << c.json;
+    ASSERT_EQ(alignments.size(), text.size()) << c.json;
+    Ranges ranges;
+    for (size_t pos = 0; pos < text.size(); ++pos) {
+      if ((static_cast<unsigned char>(text[pos]) & 0xC0) == 0x80) continue;
+      ranges.emplace_back(alignments[pos].begin, alignments[pos].end);
+    }
+    EXPECT_EQ(ranges, c.expected) << c.json << " on \"" << c.input << "\"";
   }
 }
 
@@ -152,7 +210,7 @@ TEST(PreTokenizersTest, Table) {
   for (const PreTokenizerCase& c : cases) {
     auto pre_tokenizer = ParsePreTokenizer(boost::json::parse(c.json));
     ASSERT_TRUE(pre_tokenizer.ok()) << c.json << ": " << pre_tokenizer.status();
-    std::vector<Piece> pieces = {{c.input, c.at_origin}};
+    std::vector<Piece> pieces = {{c.input, c.at_origin, {}}};
     ASSERT_TRUE((*pre_tokenizer)->PreTokenize(pieces).ok()) << c.json;
     EXPECT_EQ(Texts(pieces), c.expected) << c.json << " on \"" << c.input << "\"";
   }
@@ -160,8 +218,8 @@ TEST(PreTokenizersTest, Table) {
 
 TEST(PreTokenizersTest, OnlyTheFirstSplitKeepsTheOrigin) {
   std::vector<Piece> out;
-  SplitPiece({"a-b", true}, {{0, 1, false}, {1, 2, true}, {2, 3, false}}, SplitBehavior::kIsolated,
-             out);
+  SplitPiece({"a-b", true, {}}, {{0, 1, false}, {1, 2, true}, {2, 3, false}},
+             SplitBehavior::kIsolated, out);
   ASSERT_EQ(out.size(), 3u);
   EXPECT_TRUE(out[0].at_origin);
   EXPECT_FALSE(out[1].at_origin);

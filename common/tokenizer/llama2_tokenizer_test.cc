@@ -112,6 +112,27 @@ TEST_F(Llama2TokenizerTest, EncodesExactlyAsSentencepiece) {
   }
 }
 
+// EncodeWithOffsets runs Encode's pipeline: the same ids for every text of the table; ranges lie
+// inside the text and, after the BOS, start in order.
+TEST_F(Llama2TokenizerTest, EncodeWithOffsetsHasEncodesIds) {
+  for (const std::string& text : Texts()) {
+    for (bool add_special_tokens : {true, false}) {
+      auto ids = tokenizer_->Encode(text, add_special_tokens);
+      auto tokens = tokenizer_->EncodeWithOffsets(text, add_special_tokens);
+      ASSERT_TRUE(ids.ok() && tokens.ok()) << text;
+      ASSERT_EQ(tokens->size(), ids->size()) << text;
+      size_t last_start = 0;
+      for (size_t i = 0; i < ids->size(); ++i) {
+        EXPECT_EQ((*tokens)[i].id, (*ids)[i]) << text;
+        EXPECT_LE((*tokens)[i].start, (*tokens)[i].stop) << text;
+        EXPECT_LE((*tokens)[i].stop, text.size()) << text;
+        EXPECT_GE((*tokens)[i].start, last_start) << text;
+        last_start = (*tokens)[i].start;
+      }
+    }
+  }
+}
+
 TEST_F(Llama2TokenizerTest, LongTextEncodesExactlyAsSentencepiece) {
   std::string text;
   for (int i = 0; i < 200; ++i) {

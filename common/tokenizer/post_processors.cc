@@ -1,5 +1,6 @@
 #include "common/tokenizer/post_processors.h"
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -8,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/tokenizer/tokenizer_json.h"
+#include "common/tokenizer/unicode_text.h"
 
 namespace tgi::common::tokenizer_impl {
 namespace {
@@ -106,11 +108,61 @@ absl::StatusOr<PostProcessor> ParseClsSep(const boost::json::object& object) {
   return PostProcessor(std::move(ids[0]), std::move(ids[1]));
 }
 
+// trim_offsets and add_prefix_space of a ByteLevel or RobertaProcessing step (both default true).
+absl::Status ParseTrimOffsets(const boost::json::object& object, PostProcessor& processor) {
+  auto trim = GetBool(object, "trim_offsets", true);
+  if (!trim.ok()) return trim.status();
+  auto add_prefix_space = GetBool(object, "add_prefix_space", true);
+  if (!add_prefix_space.ok()) return add_prefix_space.status();
+  if (*trim) processor.SetTrimOffsets(*add_prefix_space);
+  return absl::OkStatus();
+}
+
+// Whether tokenizers' process_offsets counts `cp` as space: whitespace or the byte-level symbol
+// of ' ' (U+0120).
+bool IsTrimmedChar(char32_t cp) { return cp == 0x120 || IsWhitespace(cp); }
+
 }  // namespace
 
-void PostProcessor::AddSpecialTokens(std::vector<int32_t>& ids) const {
+void PostProcessor::AddSpecialTokens(std::vector<int32_t>& ids,
+                                     std::vector<Alignment>* offsets) const {
   if (!prefix_.empty()) ids.insert(ids.begin(), prefix_.begin(), prefix_.end());
   ids.insert(ids.end(), suffix_.begin(), suffix_.end());
+  if (offsets != nullptr) {
+    offsets->insert(offsets->begin(), prefix_.size(), Alignment{0, 0});
+    offsets->insert(offsets->end(), suffix_.size(), Alignment{0, 0});
+  }
+}
+
+Alignment PostProcessor::TrimOffsets(std::string_view token, Alignment offsets,
+                                     size_t index) const {
+  size_t leading = 0;
+  size_t pos = 0;
+  char32_t cp;
+  while (pos < token.size()) {
+    const size_t len = DecodeUtf8(token, pos, &cp);
+    if (len == 0 || !IsTrimmedChar(cp)) break;
+    ++leading;
+    pos += len;
+  }
+  size_t trailing = 0;
+  size_t end = token.size();
+  while (end > 0) {
+    size_t start = end - 1;
+    while (start > 0 && (static_cast<unsigned char>(token[start]) & 0xC0) == 0x80) --start;
+    if (DecodeUtf8(token, start, &cp) == 0 || !IsTrimmedChar(cp)) break;
+    ++trailing;
+    end = start;
+  }
+  if (leading > 0) {
+    const bool is_first = index == 0 || offsets.begin == 0;
+    if (is_first && trim_add_prefix_space_ && leading == 1) leading = 0;
+    offsets.begin = std::min(offsets.begin + leading, offsets.end);
+  }
+  if (trailing > 0 && offsets.end >= trailing) {
+    offsets.end = std::max(offsets.end - trailing, offsets.begin);
+  }
+  return offsets;
 }
 
 absl::StatusOr<PostProcessor> ParsePostProcessor(const boost::json::value& json) {
@@ -118,8 +170,14 @@ absl::StatusOr<PostProcessor> ParsePostProcessor(const boost::json::value& json)
   if (!type.ok()) return type.status();
   const boost::json::object& object = json.get_object();
   if (*type == "TemplateProcessing") return ParseTemplate(object);
-  if (*type == "RobertaProcessing" || *type == "BertProcessing") return ParseClsSep(object);
-  if (*type == "ByteLevel") return PostProcessor({}, {});
+  if (*type == "BertProcessing") return ParseClsSep(object);
+  if (*type == "RobertaProcessing" || *type == "ByteLevel") {
+    absl::StatusOr<PostProcessor> processor =
+        *type == "ByteLevel" ? PostProcessor({}, {}) : ParseClsSep(object);
+    if (!processor.ok()) return processor.status();
+    if (absl::Status status = ParseTrimOffsets(object, *processor); !status.ok()) return status;
+    return processor;
+  }
   if (*type == "Sequence") {
     const boost::json::value* list = FindField(object, "processors");
     if (list == nullptr || !list->is_array()) {
@@ -127,13 +185,17 @@ absl::StatusOr<PostProcessor> ParsePostProcessor(const boost::json::value& json)
     }
     std::vector<int32_t> prefix;
     std::vector<int32_t> suffix;
+    std::optional<bool> trim_add_prefix_space;
     for (const boost::json::value& item : list->get_array()) {
       auto step = ParsePostProcessor(item);
       if (!step.ok()) return step.status();
       prefix.insert(prefix.begin(), step->prefix().begin(), step->prefix().end());
       suffix.insert(suffix.end(), step->suffix().begin(), step->suffix().end());
+      if (step->trim_offsets()) trim_add_prefix_space = step->trim_add_prefix_space();
     }
-    return PostProcessor(std::move(prefix), std::move(suffix));
+    PostProcessor processor(std::move(prefix), std::move(suffix));
+    if (trim_add_prefix_space.has_value()) processor.SetTrimOffsets(*trim_add_prefix_space);
+    return processor;
   }
   return absl::UnimplementedError(absl::StrCat("unsupported post_processor type \"", *type, "\""));
 }

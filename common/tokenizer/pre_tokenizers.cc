@@ -80,11 +80,19 @@ void SplitPiece(const Piece& piece, const std::vector<Span>& spans, SplitBehavio
       break;
     }
   }
+  if (out.capacity() < out.size() + kept.size()) {
+    out.reserve(std::max(2 * out.capacity(), out.size() + kept.size()));
+  }
   for (const Span& span : kept) {
     // In kept, is_match means "removed".
     if (span.is_match || span.end <= span.begin) continue;
-    out.push_back(
-        {piece.text.substr(span.begin, span.end - span.begin), piece.at_origin && span.begin == 0});
+    Piece& split = out.emplace_back();
+    split.text = piece.text.substr(span.begin, span.end - span.begin);
+    split.at_origin = piece.at_origin && span.begin == 0;
+    if (piece.tracked()) {
+      split.alignments.assign(piece.alignments.begin() + static_cast<std::ptrdiff_t>(span.begin),
+                              piece.alignments.begin() + static_cast<std::ptrdiff_t>(span.end));
+    }
   }
 }
 
@@ -104,6 +112,12 @@ std::vector<Span> CharSpans(std::string_view text, const CharPredicate& predicat
     pos += len;
   }
   return CoverWithGaps(matches, text.size());
+}
+
+size_t FirstCharLength(std::string_view text) {
+  char32_t cp;
+  const size_t len = DecodeUtf8(text, 0, &cp);
+  return len == 0 ? 1 : len;
 }
 
 bool IsPunctuation(char32_t cp) {
@@ -185,8 +199,15 @@ class ByteLevelPreTokenizer : public PreTokenizer {
   absl::Status PreTokenize(std::vector<Piece>& pieces) const override {
     std::vector<Piece> split;
     for (Piece& piece : pieces) {
-      if (add_prefix_space_ && (piece.text.empty() || piece.text[0] != ' ')) {
-        piece.text = std::string(" ").append(piece.text);
+      if (add_prefix_space_ && !piece.text.empty() && piece.text[0] != ' ') {
+        // The space shares the range of the first character (NormalizedString::prepend).
+        TextEditor editor(piece.text, piece.tracked() ? &piece.alignments : nullptr);
+        const size_t first = FirstCharLength(piece.text);
+        std::string spaced(" ");
+        spaced.append(piece.text, 0, first);
+        editor.Replace(first, spaced);
+        editor.Keep(piece.text.size() - first);
+        editor.Finish(piece.text, &piece.alignments);
       }
       if (!regex_.has_value()) {
         if (!piece.text.empty()) split.push_back(std::move(piece));
@@ -200,7 +221,19 @@ class ByteLevelPreTokenizer : public PreTokenizer {
     for (Piece& piece : split) {
       std::string symbols;
       symbols.reserve(piece.text.size() * 2);
-      BytesToSymbols(piece.text, symbols);
+      if (piece.tracked()) {
+        // Every symbol of a character's bytes keeps the character's range.
+        std::vector<Alignment> alignments;
+        alignments.reserve(piece.text.size() * 2);
+        for (size_t i = 0; i < piece.text.size(); ++i) {
+          const std::string& symbol = ByteToSymbol(static_cast<unsigned char>(piece.text[i]));
+          symbols.append(symbol);
+          alignments.insert(alignments.end(), symbol.size(), piece.alignments[i]);
+        }
+        piece.alignments = std::move(alignments);
+      } else {
+        BytesToSymbols(piece.text, symbols);
+      }
       piece.text = std::move(symbols);
     }
     pieces = std::move(split);
@@ -223,21 +256,28 @@ class MetaspacePreTokenizer : public PreTokenizer {
   absl::Status PreTokenize(std::vector<Piece>& pieces) const override {
     std::vector<Piece> out;
     for (Piece& piece : pieces) {
-      std::string text;
-      text.reserve(piece.text.size() + replacement_utf8_.size());
-      for (char c : piece.text) {
-        if (c == ' ') {
-          text.append(replacement_utf8_);
-        } else {
-          text.push_back(c);
-        }
-      }
+      // Spaces become the replacement (with the space's range); then, when the scheme asks, the
+      // replacement is prepended with the range of the first character.
+      const std::string_view text = piece.text;
+      TextEditor editor(text, piece.tracked() ? &piece.alignments : nullptr);
       const bool starts_with_replacement =
-          text.compare(0, replacement_utf8_.size(), replacement_utf8_) == 0;
+          text.starts_with(' ') || text.starts_with(replacement_utf8_);
       const bool prepend = scheme_ == PrependScheme::kAlways ||
                            (scheme_ == PrependScheme::kFirst && piece.at_origin);
-      if (prepend && !starts_with_replacement) text.insert(0, replacement_utf8_);
-      Piece replaced{std::move(text), piece.at_origin};
+      if (prepend && !starts_with_replacement && !text.empty()) {
+        const size_t first = FirstCharLength(text);
+        editor.Replace(first, replacement_utf8_ + std::string(text.substr(0, first)));
+      }
+      for (size_t space = text.find(' ', editor.cursor()); space != std::string_view::npos;
+           space = text.find(' ', editor.cursor())) {
+        editor.Keep(space - editor.cursor());
+        editor.Drop(1);
+        editor.Insert(replacement_utf8_);
+      }
+      editor.Keep(text.size() - editor.cursor());
+      Piece replaced;
+      replaced.at_origin = piece.at_origin;
+      editor.Finish(replaced.text, &replaced.alignments);
       if (!split_) {
         if (!replaced.text.empty()) out.push_back(std::move(replaced));
         continue;

@@ -1,7 +1,8 @@
 // tokenizer.json pre-tokenizers (ByteLevel, Metaspace, Split, Digits, Whitespace,
 // WhitespaceSplit, Sequence): cut a normalized piece into the words the model tokenizes one by
-// one, with Hugging Face's split behaviours. Owns only the splitting rules; must not look up
-// vocabularies or know which piece came from which added token.
+// one, with Hugging Face's split behaviours, carrying each piece's offset alignments when they are
+// tracked. Owns only the splitting rules; must not look up vocabularies or know which piece came
+// from which added token.
 #pragma once
 
 #include <boost/json.hpp>
@@ -12,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/tokenizer/alignments.h"
 
 namespace tgi::common::tokenizer_impl {
 
@@ -20,6 +22,10 @@ struct Piece {
   std::string text;
   // True when the piece starts at offset 0 of the original input (Metaspace "first").
   bool at_origin = false;
+  // When offsets are tracked, the original range of each byte of `text`; otherwise empty.
+  std::vector<Alignment> alignments;
+
+  bool tracked() const { return !alignments.empty(); }
 };
 
 enum class SplitBehavior { kRemoved, kIsolated, kMergedWithPrevious, kMergedWithNext, kContiguous };

@@ -71,6 +71,20 @@ TEST_F(Stories260kTest, PromptsEncodeToOracleTokens) {
   }
 }
 
+TEST_F(Stories260kTest, EncodeWithOffsetsHasTheOracleTokens) {
+  for (const OracleCase& c : *cases_) {
+    auto tokens = tokenizer_->EncodeWithOffsets(c.prompt, /*add_special_tokens=*/true);
+    ASSERT_TRUE(tokens.ok()) << c.name << ": " << tokens.status();
+    std::vector<int32_t> ids;
+    for (const TokenWithOffsets& token : *tokens) {
+      ids.push_back(token.id);
+      EXPECT_LE(token.start, token.stop) << c.name;
+      EXPECT_LE(token.stop, c.prompt.size()) << c.name;
+    }
+    EXPECT_EQ(ids, c.prompt_tokens_with_bos) << c.name;
+  }
+}
+
 // The oracle's generated_text is what TGI streams: DecodeToken one id at a time from the prompt
 // (skip_special_tokens=false, prefix_offset = max(0, len(prompt) - 5), read_offset = len(prompt)).
 TEST_F(Stories260kTest, StreamingDecodeMatchesGeneratedText) {

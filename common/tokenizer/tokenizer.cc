@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "common/tokenizer/added_vocabulary.h"
+#include "common/tokenizer/alignments.h"
 #include "common/tokenizer/bpe_model.h"
 #include "common/tokenizer/decoders.h"
 #include "common/tokenizer/normalizers.h"
@@ -26,6 +27,7 @@ namespace tgi::common {
 
 using tokenizer_impl::AddedToken;
 using tokenizer_impl::AddedVocabulary;
+using tokenizer_impl::Alignment;
 using tokenizer_impl::Piece;
 using tokenizer_impl::Segment;
 
@@ -203,50 +205,132 @@ void Tokenizer::RefreshSpecialFlags() {
                    post_processor_->suffix().back() == *eos_token_id_;
 }
 
-absl::Status Tokenizer::EncodePiece(std::string text, bool at_origin,
-                                    std::vector<int32_t>& ids) const {
-  if (normalizer_ != nullptr) {
-    if (absl::Status status = normalizer_->Normalize(text); !status.ok()) return status;
+void Tokenizer::AddOffsets(std::string_view token, Alignment offsets, size_t index,
+                           std::vector<Alignment>& out) const {
+  if (post_processor_ != nullptr && post_processor_->trim_offsets()) {
+    offsets = post_processor_->TrimOffsets(token, offsets, index);
   }
+  out.push_back(offsets);
+}
+
+absl::Status Tokenizer::EncodePiece(std::string text, std::vector<Alignment> alignments,
+                                    bool at_origin, std::vector<int32_t>& ids,
+                                    std::vector<Alignment>* offsets) const {
+  if (normalizer_ != nullptr) {
+    absl::Status status = normalizer_->Normalize(text, offsets != nullptr ? &alignments : nullptr);
+    if (!status.ok()) return status;
+  }
+  std::vector<uint32_t> lengths;
   for (const Segment& segment : added_->SplitNormalized(text)) {
+    const size_t size = segment.end - segment.begin;
     if (segment.id.has_value()) {
+      if (offsets != nullptr) {
+        AddOffsets(std::string_view(text).substr(segment.begin, size),
+                   tokenizer_impl::ExpandAlignments(alignments, segment.begin, segment.end),
+                   ids.size(), *offsets);
+      }
       ids.push_back(*segment.id);
       continue;
     }
-    std::vector<Piece> pieces;
-    pieces.push_back(
-        {text.substr(segment.begin, segment.end - segment.begin), at_origin && segment.begin == 0});
+    std::vector<Piece> pieces(1);
+    pieces[0].text = text.substr(segment.begin, size);
+    pieces[0].at_origin = at_origin && segment.begin == 0;
+    if (offsets != nullptr) {
+      const auto first = alignments.begin() + static_cast<std::ptrdiff_t>(segment.begin);
+      pieces[0].alignments.assign(first, first + static_cast<std::ptrdiff_t>(size));
+    }
     if (pre_tokenizer_ != nullptr) {
       if (absl::Status status = pre_tokenizer_->PreTokenize(pieces); !status.ok()) return status;
     }
     for (const Piece& piece : pieces) {
-      if (absl::Status status = model_->Tokenize(piece.text, ids); !status.ok()) return status;
+      const size_t first_token = ids.size();
+      lengths.clear();
+      absl::Status status =
+          model_->Tokenize(piece.text, ids, offsets != nullptr ? &lengths : nullptr);
+      if (!status.ok()) return status;
+      if (offsets == nullptr) continue;
+      // A token's bytes of the piece [begin, end) map back through the piece's alignments; a
+      // range past the piece (byte fallback of a prefixed symbol) stays as is, as tokenizers.
+      const bool trims = post_processor_ != nullptr && post_processor_->trim_offsets();
+      size_t begin = 0;
+      for (size_t i = 0; i < lengths.size(); ++i) {
+        const size_t end = begin + lengths[i];
+        const Alignment token_offsets =
+            end <= piece.text.size() && begin < end
+                ? tokenizer_impl::ExpandAlignments(piece.alignments, begin, end)
+                : Alignment{begin, end};
+        const std::string* token = trims ? model_->IdToToken(ids[first_token + i]) : nullptr;
+        AddOffsets(token != nullptr ? std::string_view(*token) : std::string_view(), token_offsets,
+                   first_token + i, *offsets);
+        begin = end;
+      }
     }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Tokenizer::EncodeInto(std::string_view text, bool add_special_tokens,
+                                   std::vector<int32_t>& ids,
+                                   std::vector<Alignment>* offsets) const {
+  // `alignments`: the input range of each byte of `text` (after any UTF-8 repair), when tracked.
+  std::vector<Alignment> alignments;
+  std::string repaired;
+  if (!tokenizer_impl::IsValidUtf8(text)) {
+    repaired = tokenizer_impl::LossyUtf8(text, offsets != nullptr ? &alignments : nullptr);
+    text = repaired;
+  } else if (offsets != nullptr) {
+    tokenizer_impl::AppendCharAlignments(text, 0, alignments);
+  }
+  ids.reserve(text.size() / 3 + 4);
+  for (const Segment& segment : added_->SplitRaw(text)) {
+    const size_t size = segment.end - segment.begin;
+    if (segment.id.has_value()) {
+      if (offsets != nullptr) {
+        AddOffsets(text.substr(segment.begin, size),
+                   tokenizer_impl::ExpandAlignments(alignments, segment.begin, segment.end),
+                   ids.size(), *offsets);
+      }
+      ids.push_back(*segment.id);
+      continue;
+    }
+    std::vector<Alignment> piece_alignments;
+    if (offsets != nullptr) {
+      const auto first = alignments.begin() + static_cast<std::ptrdiff_t>(segment.begin);
+      piece_alignments.assign(first, first + static_cast<std::ptrdiff_t>(size));
+    }
+    absl::Status status =
+        EncodePiece(std::string(text.substr(segment.begin, size)), std::move(piece_alignments),
+                    segment.begin == 0, ids, offsets);
+    if (!status.ok()) return status;
+  }
+  if (add_special_tokens && post_processor_ != nullptr) {
+    post_processor_->AddSpecialTokens(ids, offsets);
   }
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<int32_t>> Tokenizer::Encode(std::string_view text,
                                                        bool add_special_tokens) const {
-  std::string repaired;
-  if (!tokenizer_impl::IsValidUtf8(text)) {
-    repaired = tokenizer_impl::LossyUtf8(text);
-    text = repaired;
-  }
   std::vector<int32_t> ids;
-  ids.reserve(text.size() / 3 + 4);
-  for (const Segment& segment : added_->SplitRaw(text)) {
-    if (segment.id.has_value()) {
-      ids.push_back(*segment.id);
-      continue;
-    }
-    absl::Status status =
-        EncodePiece(std::string(text.substr(segment.begin, segment.end - segment.begin)),
-                    segment.begin == 0, ids);
-    if (!status.ok()) return status;
+  if (absl::Status status = EncodeInto(text, add_special_tokens, ids, nullptr); !status.ok()) {
+    return status;
   }
-  if (add_special_tokens && post_processor_ != nullptr) post_processor_->AddSpecialTokens(ids);
   return ids;
+}
+
+absl::StatusOr<std::vector<TokenWithOffsets>> Tokenizer::EncodeWithOffsets(
+    std::string_view text, bool add_special_tokens) const {
+  std::vector<int32_t> ids;
+  std::vector<Alignment> offsets;
+  if (absl::Status status = EncodeInto(text, add_special_tokens, ids, &offsets); !status.ok()) {
+    return status;
+  }
+  std::vector<TokenWithOffsets> tokens;
+  tokens.reserve(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    tokens.push_back({ids[i], offsets[i].begin, offsets[i].end});
+  }
+  return tokens;
 }
 
 std::string Tokenizer::Decode(std::span<const int32_t> ids, bool skip_special_tokens) const {

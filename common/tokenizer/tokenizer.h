@@ -1,7 +1,8 @@
 // A Hugging Face tokenizer loaded from a model directory (tokenizer.json plus
 // tokenizer_config.json, special_tokens_map.json, generation_config.json, config.json): encode,
 // decode and TGI's incremental decode, token-for-token with the `tokenizers` library as
-// transformers configures it. Immutable after loading, so safe to share const across threads.
+// transformers configures it, and each token's byte offsets (TGI's /tokenize). Immutable after
+// loading, so safe to share const across threads.
 // Owns the pipeline components; must not know about requests, batching or models' weights.
 #pragma once
 
@@ -20,6 +21,7 @@
 namespace tgi::common {
 
 namespace tokenizer_impl {
+struct Alignment;
 class AddedVocabulary;
 class BpeModel;
 class Decoder;
@@ -27,6 +29,13 @@ class Normalizer;
 class PostProcessor;
 class PreTokenizer;
 }  // namespace tokenizer_impl
+
+// A token and its byte offsets into the encoded text: text[start, stop).
+struct TokenWithOffsets {
+  int32_t id;
+  size_t start;
+  size_t stop;
+};
 
 class Tokenizer {
  public:
@@ -45,6 +54,13 @@ class Tokenizer {
   // Token ids of `text`. Invalid UTF-8 is first repaired (each ill-formed subsequence becomes
   // U+FFFD). Errors only on pathological input (e.g. a regex resource limit).
   absl::StatusOr<std::vector<int32_t>> Encode(std::string_view text, bool add_special_tokens) const;
+
+  // Encode's tokens with the offsets `tokenizers` gives them (Encoding::get_offsets, byte offsets):
+  // tracked through normalization, pre-tokenization and the model; an added token found in the
+  // text has the range it matched; tokens the post-processor adds (BOS/EOS) have (0, 0). The ids
+  // are always Encode's. An ill-formed UTF-8 subsequence's U+FFFD stands for its bytes.
+  absl::StatusOr<std::vector<TokenWithOffsets>> EncodeWithOffsets(std::string_view text,
+                                                                  bool add_special_tokens) const;
 
   // Text of `ids` (always valid UTF-8); unknown ids are skipped, as `tokenizers` does.
   std::string Decode(std::span<const int32_t> ids, bool skip_special_tokens) const;
@@ -83,7 +99,18 @@ class Tokenizer {
  private:
   Tokenizer();
   static absl::StatusOr<std::unique_ptr<Tokenizer>> Build(std::string_view tokenizer_json);
-  absl::Status EncodePiece(std::string text, bool at_origin, std::vector<int32_t>& ids) const;
+  // The pipeline of Encode and EncodeWithOffsets: fills `ids` (empty on entry) with the ids of
+  // `text` and, when `offsets` is not null, `offsets` with theirs.
+  absl::Status EncodeInto(std::string_view text, bool add_special_tokens, std::vector<int32_t>& ids,
+                          std::vector<tokenizer_impl::Alignment>* offsets) const;
+  // Normalizes, splits and tokenizes the text between two raw added tokens; `alignments` maps
+  // its bytes to the input when offsets are tracked (else empty).
+  absl::Status EncodePiece(std::string text, std::vector<tokenizer_impl::Alignment> alignments,
+                           bool at_origin, std::vector<int32_t>& ids,
+                           std::vector<tokenizer_impl::Alignment>* offsets) const;
+  // Appends the offsets of the token at `index`, `token` being its text for offset trimming.
+  void AddOffsets(std::string_view token, tokenizer_impl::Alignment offsets, size_t index,
+                  std::vector<tokenizer_impl::Alignment>& out) const;
   void RefreshSpecialFlags();
 
   std::unique_ptr<tokenizer_impl::Normalizer> normalizer_;

@@ -79,20 +79,20 @@ bool IsValidUtf8(std::string_view text) {
   return true;
 }
 
-std::string LossyUtf8(std::string_view bytes) {
+std::string LossyUtf8(std::string_view bytes, std::vector<Alignment>* alignments) {
   std::string out;
   out.reserve(bytes.size());
   size_t pos = 0;
   while (pos < bytes.size()) {
     char32_t cp;
     const size_t len = DecodeUtf8(bytes, pos, &cp);
-    if (len > 0) {
-      out.append(bytes.substr(pos, len));
-      pos += len;
-    } else {
-      out.append(kReplacementUtf8);
-      pos += MaximalSubpart(bytes, pos);
+    const size_t consumed = len > 0 ? len : MaximalSubpart(bytes, pos);
+    const std::string_view emitted = len > 0 ? bytes.substr(pos, len) : kReplacementUtf8;
+    out.append(emitted);
+    if (alignments != nullptr) {
+      alignments->insert(alignments->end(), emitted.size(), Alignment{pos, pos + consumed});
     }
+    pos += consumed;
   }
   return out;
 }

@@ -7,8 +7,10 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/strings/string_view.h"
+#include "common/tokenizer/alignments.h"
 
 namespace tgi::common::tokenizer_impl {
 
@@ -24,8 +26,9 @@ size_t DecodeUtf8(std::string_view text, size_t pos, char32_t* cp);
 
 bool IsValidUtf8(std::string_view text);
 
-// Replaces every maximal ill-formed subpart with U+FFFD, exactly as Rust's from_utf8_lossy.
-std::string LossyUtf8(std::string_view bytes);
+// Replaces every maximal ill-formed subpart with U+FFFD, exactly as Rust's from_utf8_lossy. When
+// `alignments` is not null, appends for each output byte the range of `bytes` it stands for.
+std::string LossyUtf8(std::string_view bytes, std::vector<Alignment>* alignments = nullptr);
 
 void AppendUtf8(char32_t cp, std::string& out);
 
