@@ -20,6 +20,8 @@ using tcp = net::ip::tcp;
 namespace {
 
 constexpr std::chrono::seconds kStreamKeepAlive{15};
+constexpr std::chrono::seconds kLinger{2};
+constexpr size_t kLingerBytes = 64 << 20;
 
 std::string ChunkOf(std::string_view data) {
   std::ostringstream chunk;
@@ -213,12 +215,27 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!keep_alive_) {
       beast::error_code ignored;
       stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-      Close();
+      LingerThenClose();
       return;
     }
     beast::error_code ignored;
     stream_.socket().cancel(ignored);  // the disconnect watch
     ReadRequest();
+  }
+
+  // A client may still be sending a body we refused (413): read and drop what it sends for a
+  // moment, so that closing does not reset the connection before it has read our answer.
+  void LingerThenClose() {
+    stream_.expires_after(kLinger);
+    stream_.async_read_some(
+        net::buffer(linger_buffer_),
+        net::bind_executor(strand_, [self = shared_from_this()](beast::error_code ec, size_t) {
+          if (ec || (self->lingered_ += sizeof(self->linger_buffer_)) > kLingerBytes) {
+            self->Close();
+            return;
+          }
+          self->LingerThenClose();
+        }));
   }
 
   void Close() {
@@ -246,6 +263,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::deque<std::string> writes_;
   std::function<void()> on_gone_;
   uint64_t watch_generation_ = 0;
+  char linger_buffer_[16 * 1024];
+  size_t lingered_ = 0;
   bool writing_ = false;
   bool keep_alive_ = true;
   bool responded_ = false;

@@ -204,11 +204,13 @@ absl::StatusOr<CachedBatchInfo> Engine::Filter(uint64_t batch_id,
   absl::Status status = it->second->Filter(request_ids);
   if (!status.ok()) return status;
   CachedBatchInfo info = it->second->Info();
+  spdlog::debug("filtered batch {}: {} requests kept", batch_id, info.size);
   if (info.size == 0) batches_.erase(it);
   return info;
 }
 
 void Engine::ClearCache(std::optional<uint64_t> batch_id) {
+  spdlog::debug("clearing {}", batch_id ? "batch " + std::to_string(*batch_id) : "every batch");
   if (batch_id) {
     batches_.erase(*batch_id);
   } else {

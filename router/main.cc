@@ -1,0 +1,205 @@
+// text-generation-router: the TGI HTTP API. Loads the tokenizer, connects to the shards, warms
+// them up (tgi-gaudi's bucket enumeration), then serves HTTP until SIGTERM or SIGINT, when it
+// stops accepting, drains the requests in flight and exits.
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include "common/env.h"
+#include "common/logging.h"
+#include "common/tokenizer/tokenizer.h"
+#include "router/http/routes.h"
+#include "router/http/server.h"
+#include "router/options.h"
+#include "router/scheduler/batch_limits.h"
+#include "router/scheduler/scheduler.h"
+#include "router/scheduler/warmup.h"
+#include "router/shard_client/grpc_shard_client.h"
+#include "router/validation/validation.h"
+#include "router/validation/validation_tokenizer.h"
+
+namespace tgi::router {
+namespace {
+
+constexpr std::chrono::seconds kDrainTimeout{90};
+
+std::shared_ptr<const common::Tokenizer> LoadTokenizer(const RouterOptions& options) {
+  absl::StatusOr<std::unique_ptr<common::Tokenizer>> tokenizer =
+      common::Tokenizer::FromDirectory(options.tokenizer_name);
+  if (!tokenizer.ok()) {
+    spdlog::warn("Could not find a fast tokenizer implementation for {} ({}); validation and "
+                 "truncation are done by the shards",
+                 options.tokenizer_name, std::string(tokenizer.status().message()));
+    return nullptr;
+  }
+  return std::shared_ptr<const common::Tokenizer>(std::move(*tokenizer));
+}
+
+int Run(const RouterOptions& options, const sigset_t& stop_signals) {
+  absl::StatusOr<GaudiEnv> gaudi = ReadGaudiEnv();
+  if (!gaudi.ok()) {
+    spdlog::error("{}", std::string(gaudi.status().message()));
+    return 1;
+  }
+  std::shared_ptr<const common::Tokenizer> tokenizer = LoadTokenizer(options);
+
+  spdlog::info("Connecting to shard {}", options.master_shard_uds_path);
+  absl::StatusOr<std::unique_ptr<GrpcShardClient>> connected =
+      GrpcShardClient::Connect(options.master_shard_uds_path, std::chrono::seconds(60));
+  if (!connected.ok()) {
+    spdlog::error("Could not connect to the shards: {}", std::string(connected.status().message()));
+    return 1;
+  }
+  std::shared_ptr<GrpcShardClient> client = std::move(*connected);
+  if (absl::Status status = client->ClearCache(std::nullopt); !status.ok()) {
+    spdlog::error("ClearCache failed: {}", std::string(status.message()));
+    return 1;
+  }
+  absl::StatusOr<ShardInfo> shard_info = client->Info();
+  if (!shard_info.ok()) {
+    spdlog::error("Info failed: {}", std::string(shard_info.status().message()));
+    return 1;
+  }
+  spdlog::info("Connected to {} shard(s): dtype {}, device {}", client->shard_paths().size(),
+               shard_info->dtype, shard_info->device_type);
+
+  const auto u32 = [](std::optional<int64_t> v) -> std::optional<uint32_t> {
+    if (!v) return std::nullopt;
+    return static_cast<uint32_t>(*v);
+  };
+  const BatchLimits limits =
+      CoupleBatchLimits(u32(options.max_batch_size), u32(options.max_batch_total_tokens),
+                        static_cast<uint32_t>(options.max_total_tokens));
+
+  std::optional<uint32_t> supported;
+  if (gaudi->warmup_enabled) {
+    WarmupOptions warmup;
+    warmup.batch_bucket_size = gaudi->batch_bucket_size;
+    warmup.prefill_batch_bucket_size = gaudi->prefill_batch_bucket_size;
+    warmup.pad_sequence_to_multiple_of = gaudi->pad_sequence_to_multiple_of;
+    warmup.max_input_tokens = static_cast<uint32_t>(options.max_input_tokens);
+    warmup.max_batch_prefill_tokens = static_cast<uint32_t>(options.max_batch_prefill_tokens);
+    warmup.max_total_tokens = static_cast<uint32_t>(options.max_total_tokens);
+    warmup.max_batch_size = limits.max_batch_size;
+    warmup.skip_tokenizer = gaudi->skip_tokenizer;
+    absl::StatusOr<WarmupPlan> plan = PlanWarmup(warmup);
+    if (!plan.ok()) {
+      spdlog::error("Warmup plan: {}", std::string(plan.status().message()));
+      return 1;
+    }
+    absl::StatusOr<std::optional<uint32_t>> result = RunWarmup(*client, *plan, warmup);
+    if (!result.ok()) {
+      spdlog::error("Warmup failed: {}", std::string(result.status().message()));
+      return 1;
+    }
+    supported = *result;
+  } else {
+    spdlog::info("Warmup skipped (WARMUP_ENABLED=false)");
+  }
+  absl::StatusOr<uint32_t> max_batch_total_tokens = ResolveMaxBatchTotalTokens(
+      limits.max_batch_total_tokens, supported, static_cast<uint32_t>(options.max_total_tokens),
+      static_cast<uint32_t>(options.max_batch_prefill_tokens));
+  if (!max_batch_total_tokens.ok()) {
+    spdlog::error("{}", std::string(max_batch_total_tokens.status().message()));
+    return 1;
+  }
+  spdlog::info("Setting max batch total tokens to {}", *max_batch_total_tokens);
+
+  SchedulerOptions scheduler_options;
+  scheduler_options.max_batch_prefill_tokens =
+      static_cast<uint32_t>(options.max_batch_prefill_tokens);
+  scheduler_options.max_batch_total_tokens = *max_batch_total_tokens;
+  scheduler_options.max_batch_size = limits.max_batch_size;
+  scheduler_options.waiting_served_ratio = static_cast<float>(options.waiting_served_ratio);
+  scheduler_options.max_waiting_tokens = static_cast<uint32_t>(options.max_waiting_tokens);
+  scheduler_options.queue.pad_sequence_to_multiple_of = gaudi->pad_sequence_to_multiple_of;
+  scheduler_options.queue.threshold = gaudi->queue_threshold;
+  scheduler_options.queue.speculate = shard_info->speculate;
+  Scheduler scheduler(client, scheduler_options);
+  scheduler.Start();
+
+  ValidationConfig validation_config;
+  validation_config.max_best_of = static_cast<size_t>(options.max_best_of);
+  validation_config.max_stop_sequences = static_cast<size_t>(options.max_stop_sequences);
+  validation_config.max_top_n_tokens = static_cast<uint32_t>(options.max_top_n_tokens);
+  validation_config.max_input_tokens = static_cast<size_t>(options.max_input_tokens);
+  validation_config.max_total_tokens = static_cast<size_t>(options.max_total_tokens);
+  validation_config.validation_workers = static_cast<size_t>(options.validation_workers);
+  validation_config.disable_grammar_support = options.disable_grammar_support;
+  validation_config.ReadEnvironment();
+  Validation validation(validation_config, tokenizer ? WrapTokenizer(tokenizer) : nullptr);
+
+  http::RoutesConfig routes_config;
+  routes_config.max_concurrent_requests = options.max_concurrent_requests;
+  routes_config.cors_allow_origin = options.cors_allow_origin;
+  routes_config.api_key = options.api_key;
+  routes_config.compute_type = common::GetEnvString("COMPUTE_TYPE", "gpu+optimized");
+  Info& info = routes_config.info;
+  info.model_id = options.tokenizer_name;
+  info.model_dtype = shard_info->dtype;
+  info.model_device_type = shard_info->device_type;
+  info.max_concurrent_requests = static_cast<uint64_t>(options.max_concurrent_requests);
+  info.max_best_of = static_cast<uint64_t>(options.max_best_of);
+  info.max_stop_sequences = static_cast<uint64_t>(options.max_stop_sequences);
+  info.max_input_length = static_cast<uint64_t>(options.max_input_tokens);
+  info.max_total_tokens = static_cast<uint64_t>(options.max_total_tokens);
+  info.waiting_served_ratio = static_cast<float>(options.waiting_served_ratio);
+  info.max_batch_total_tokens = *max_batch_total_tokens;
+  info.max_waiting_tokens = static_cast<uint64_t>(options.max_waiting_tokens);
+  if (limits.max_batch_size) info.max_batch_size = *limits.max_batch_size;
+  info.validation_workers = static_cast<uint64_t>(options.validation_workers);
+  info.max_client_batch_size = static_cast<uint64_t>(options.max_client_batch_size);
+  if (std::optional<std::string> label = common::GetEnv("DOCKER_LABEL")) info.docker_label = label;
+  http::Routes routes(std::move(routes_config), validation, scheduler);
+
+  http::ServerOptions server_options;
+  server_options.hostname = options.hostname;
+  server_options.port = static_cast<uint16_t>(options.port);
+  server_options.payload_limit = static_cast<uint64_t>(options.payload_limit);
+  http::Server server(server_options, [&routes](http::Request request,
+                                                std::shared_ptr<http::Responder> responder) {
+    routes.Handle(std::move(request), std::move(responder));
+  });
+  try {
+    server.Start();
+  } catch (const std::exception& error) {
+    spdlog::error("{}", error.what());
+    return 1;
+  }
+  spdlog::info("Connected");
+  spdlog::info("Serving on http://{}:{}", options.hostname, server.port());
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  spdlog::info("signal {} received, starting graceful shutdown", signal_number);
+  server.Stop(kDrainTimeout);
+  scheduler.Stop();
+  spdlog::info("router stopped");
+  return 0;
+}
+
+}  // namespace
+}  // namespace tgi::router
+
+int main(int argc, char** argv) {
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  absl::StatusOr<tgi::router::RouterOptions> options = tgi::router::ParseRouterOptions(argc, argv);
+  if (!options.ok()) {
+    if (absl::IsCancelled(options.status())) return 0;
+    std::cerr << "Error: " << options.status().message() << "\n";
+    return 1;
+  }
+  tgi::common::SetUpLogging({.json = options->json_output, .component = "router"});
+  return tgi::router::Run(*options, stop_signals);
+}

@@ -1,0 +1,204 @@
+"""The router over HTTP in front of a real shard on stories260K: oracle tokens, streaming,
+validation and body errors, concurrency, the 429 limit and client disconnects."""
+import json
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+
+JSON = {"Content-Type": "application/json"}
+
+
+def generate(server, inputs, **parameters):
+    response = requests.post(server.url + "/generate", headers=JSON, timeout=120,
+                             json={"inputs": inputs, "parameters": parameters})
+    assert response.status_code == 200, response.text
+    return response
+
+
+def stream_events(response):
+    """The data: payloads of an SSE response, parsed; asserts the framing."""
+    events = []
+    buffer = b""
+    for chunk in response.iter_content(chunk_size=None):
+        buffer += chunk
+        while b"\n\n" in buffer:
+            frame, buffer = buffer.split(b"\n\n", 1)
+            assert frame.startswith(b"data:"), frame
+            events.append(json.loads(frame[len(b"data:"):]))
+    assert buffer == b""
+    return events
+
+
+def stream(server, inputs, **parameters):
+    response = requests.post(server.url + "/generate_stream", headers=JSON, stream=True,
+                             timeout=120, json={"inputs": inputs, "parameters": parameters})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/event-stream"
+    return stream_events(response)
+
+
+def test_oracle_cases_through_generate(server, oracle):
+    for case in oracle:
+        if not case["prompt"]:
+            continue  # TGI rejects an empty prompt
+        body = generate(server, case["prompt"], max_new_tokens=len(case["generated_tokens"]),
+                        details=True).json()
+        ids = [token["id"] for token in body["details"]["tokens"]]
+        assert ids == case["generated_tokens"], case["name"]
+        assert body["generated_text"] == case["generated_text"]
+        assert body["details"]["finish_reason"] == "length"
+        assert body["details"]["generated_tokens"] == len(ids)
+
+
+def test_response_headers(server):
+    response = generate(server, "Zoo", max_new_tokens=5)
+    assert response.headers["x-generated-tokens"] == "5"
+    assert response.headers["x-prompt-tokens"] == "4"
+    assert response.headers["x-compute-characters"] == "3"
+    for name in ("x-compute-time", "x-total-time", "x-validation-time", "x-queue-time",
+                 "x-inference-time", "x-time-per-token", "x-compute-type"):
+        assert name in response.headers
+    assert set(response.json()) == {"generated_text"}
+
+
+def test_stream_texts_concatenate_to_generated_text(server, oracle):
+    case = oracle[3]  # byte fallback, emoji in the prompt
+    events = stream(server, case["prompt"], max_new_tokens=len(case["generated_tokens"]),
+                    details=True)
+    assert [e["index"] for e in events] == list(range(1, len(events) + 1))
+    assert [e["token"]["id"] for e in events] == case["generated_tokens"]
+    assert all(e["generated_text"] is None for e in events[:-1])
+    final = events[-1]
+    assert final["generated_text"] == "".join(e["token"]["text"] for e in events)
+    assert final["details"]["finish_reason"] == "length"
+    assert "\ufffd" not in final["generated_text"]
+
+
+def test_compat_route_and_tokenize(server):
+    response = requests.post(server.url + "/", headers=JSON, timeout=60,
+                             json={"inputs": "Zoo", "parameters": {"max_new_tokens": 3}})
+    assert response.status_code == 200
+    body = response.json()
+    assert isinstance(body, list) and body[0]["generated_text"].startswith("Zoo")
+    tokens = requests.post(server.url + "/tokenize", headers=JSON, json={"inputs": "Zoo"}).json()
+    assert [t["id"] for t in tokens] == [1, 410, 469, 347]
+    assert tokens[-1] == {"id": 347, "text": "oo", "start": 1, "stop": 3}
+
+
+def test_info_health_docs(server):
+    info = requests.get(server.url + "/info").json()
+    assert info["max_input_length"] == 256 and info["max_total_tokens"] == 512
+    assert info["version"] == "2.0.4" and info["router"] == "text-generation-router"
+    assert info["model_dtype"] == "torch.float32" and info["model_device_type"] == "cpu"
+    for path in ("/", "/health", "/ping"):
+        response = requests.get(server.url + path)
+        assert response.status_code == 200 and response.text == ""
+    doc = requests.get(server.url + "/api-doc/openapi.json").json()
+    assert "/generate" in doc["paths"]
+    assert requests.get(server.url + "/docs").status_code == 200
+
+
+def test_validation_and_body_errors(server):
+    def post(body, path="/generate", headers=JSON):
+        return requests.post(server.url + path, data=body, headers=headers, timeout=30)
+
+    response = post(json.dumps({"inputs": "Zoo", "parameters": {"temperature": 0}}))
+    assert response.status_code == 422
+    assert response.json() == {"error": "Input validation error: `temperature` must be strictly "
+                                        "positive", "error_type": "validation"}
+    response = post(json.dumps({"inputs": "", "parameters": {}}))
+    assert response.json()["error"] == "Input validation error: `inputs` cannot be empty"
+    response = post(json.dumps({"inputs": "a " * 300, "parameters": {}}))
+    assert response.status_code == 422 and "must have less than 256 tokens" in response.json()["error"]
+    assert post("{").status_code == 400
+    assert post(json.dumps({"inputs": 5})).status_code == 422
+    assert post(json.dumps({"inputs": "Zoo"}), headers={}).status_code == 415
+    assert post("x" * 2_100_000).status_code == 413
+    assert requests.get(server.url + "/nowhere").status_code == 404
+    assert requests.get(server.url + "/generate").status_code == 405
+    # Streams answer 200 with one error event.
+    events = stream(server, "Zoo", temperature=-1)
+    assert events == [{"error": "Input validation error: `temperature` must be strictly positive",
+                       "error_type": "validation"}]
+
+
+def test_concurrent_mixed_requests_match_alone(server):
+    prompts = ["Zoo", "Once upon a time", "The dog", "Lily", "Tom", "A bird", "The sun", "Sam"]
+    cases = [(prompts[i % len(prompts)], 5 + (i * 7) % 40, i % 2 == 0) for i in range(32)]
+    alone = {}
+    for prompt, max_new, _ in cases:
+        if (prompt, max_new) not in alone:
+            body = generate(server, prompt, max_new_tokens=max_new, details=True).json()
+            alone[(prompt, max_new)] = [t["id"] for t in body["details"]["tokens"]]
+
+    def run(case):
+        prompt, max_new, streaming = case
+        if streaming:
+            return [e["token"]["id"] for e in stream(server, prompt, max_new_tokens=max_new)]
+        body = generate(server, prompt, max_new_tokens=max_new, details=True).json()
+        return [t["id"] for t in body["details"]["tokens"]]
+
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        results = list(pool.map(run, cases))
+    for (prompt, max_new, _), ids in zip(cases, results):
+        assert ids == alone[(prompt, max_new)], (prompt, max_new)
+
+
+def test_request_over_the_concurrency_limit_gets_429(server):
+    """128 long streams hold every permit; the 129th request is refused at once."""
+    sessions, responses = [], []
+    try:
+        for _ in range(128):
+            session = requests.Session()
+            sessions.append(session)
+            responses.append(session.post(
+                server.url + "/generate_stream", headers=JSON, stream=True, timeout=120,
+                json={"inputs": "Once upon a time", "parameters": {"max_new_tokens": 400,
+                                                                   "ignore_eos_token": True}}))
+        assert all(r.status_code == 200 for r in responses)
+        started = time.time()
+        refused = requests.post(server.url + "/generate", headers=JSON, timeout=30,
+                                json={"inputs": "Zoo", "parameters": {"max_new_tokens": 2}})
+        assert refused.status_code == 429
+        assert refused.json() == {"error": "Model is overloaded", "error_type": "overloaded"}
+        assert time.time() - started < 5
+    finally:
+        for response in responses:
+            response.close()
+        for session in sessions:
+            session.close()
+    # Once the clients are gone the permits come back.
+    deadline = time.time() + 30
+    while True:
+        response = requests.post(server.url + "/generate", headers=JSON, timeout=60,
+                                 json={"inputs": "Zoo", "parameters": {"max_new_tokens": 2}})
+        if response.status_code == 200 or time.time() > deadline:
+            break
+        time.sleep(0.2)
+    assert response.status_code == 200
+
+
+def test_client_disconnect_mid_stream_frees_its_row(server):
+    before = server.shard_log_text().count("requests kept") + server.shard_log_text().count(
+        "clearing batch")
+    body = json.dumps({"inputs": "Once upon a time",
+                       "parameters": {"max_new_tokens": 400, "ignore_eos_token": True}}).encode()
+    with socket.create_connection(("127.0.0.1", server.port)) as conn:
+        conn.sendall(b"POST /generate_stream HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+                     b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        received = b""
+        while received.count(b"data:") < 3:
+            received += conn.recv(4096)
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        log = server.shard_log_text()
+        if log.count("requests kept") + log.count("clearing batch") > before:
+            break
+        time.sleep(0.05)
+    log = server.shard_log_text()
+    assert log.count("requests kept") + log.count("clearing batch") > before, server.logs()
+    # The server still serves.
+    assert generate(server, "Zoo", max_new_tokens=3).json()["generated_text"]
