@@ -1,4 +1,5 @@
 #include "env.h"
+#include "logging.h"
 
 #include <cstdlib>
 
@@ -46,6 +47,16 @@ TEST_F(EnvTest, Booleans) {
   }
   setenv("TGI_ENV_TEST", "maybe", 1);
   EXPECT_FALSE(GetEnvBool("TGI_ENV_TEST", true).ok());
+}
+
+TEST(LogLevelTest, ReadsTgiStyleFilters) {
+  EXPECT_EQ(EffectiveLogLevel("debug", "router", "info"), "debug");
+  EXPECT_EQ(EffectiveLogLevel("info,text_generation_router=debug", "router", "warn"), "debug");
+  EXPECT_EQ(EffectiveLogLevel("info,text_generation_router=debug", "shard-0", "warn"), "info");
+  EXPECT_EQ(EffectiveLogLevel("text_generation_launcher=debug", "launcher", "info"), "debug");
+  EXPECT_EQ(EffectiveLogLevel("text_generation_launcher=debug", "router", "info"), "info");
+  EXPECT_EQ(EffectiveLogLevel("WARNING", "router", "info"), "warning");
+  EXPECT_EQ(EffectiveLogLevel("nonsense", "router", "info"), "info");
 }
 
 }  // namespace

@@ -3,6 +3,11 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <optional>
+#include <sstream>
+#include <utility>
+#include <vector>
+
 #include "env.h"
 
 namespace tgi::common {
@@ -62,7 +67,51 @@ class JsonFormatter final : public spdlog::formatter {
   std::string component_;
 };
 
+// LOG_LEVEL as TGI reads it (an env-filter): "debug", or "info,text_generation_router=debug".
+// A bare level applies to every component; "name=level" applies when name is ours (the
+// component, or TGI's target names for the same program). Anything unknown keeps `fallback`.
+spdlog::level::level_enum LevelFor(const std::string& filter, const std::string& component,
+                                   spdlog::level::level_enum fallback) {
+  static const std::vector<std::pair<std::string, std::string>> kTargets = {
+      {"router", "text_generation_router"},
+      {"launcher", "text_generation_launcher"},
+      {"shard", "text_generation_server"}};
+  auto parse = [](std::string text) -> std::optional<spdlog::level::level_enum> {
+    for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (text == "warning") text = "warn";
+    const auto level = spdlog::level::from_str(text);
+    if (level == spdlog::level::off && text != "off") return std::nullopt;
+    return level;
+  };
+  spdlog::level::level_enum level = fallback;
+  std::stringstream parts(filter);
+  std::string part;
+  while (std::getline(parts, part, ',')) {
+    const size_t eq = part.find('=');
+    if (eq == std::string::npos) {
+      if (auto parsed = parse(part)) level = *parsed;
+      continue;
+    }
+    const std::string target = part.substr(0, eq);
+    bool ours = target == component;
+    for (const auto& [prefix, name] : kTargets) {
+      ours |= target == name && component.rfind(prefix, 0) == 0;
+    }
+    if (ours) {
+      if (auto parsed = parse(part.substr(eq + 1))) level = *parsed;
+    }
+  }
+  return level;
+}
+
 }  // namespace
+
+std::string EffectiveLogLevel(const std::string& filter, const std::string& component,
+                              const std::string& fallback) {
+  const auto level = LevelFor(filter, component, spdlog::level::from_str(fallback));
+  const auto name = spdlog::level::to_string_view(level);
+  return std::string(name.data(), name.size());
+}
 
 void SetUpLogging(const LoggingOptions& options) {
   auto logger = spdlog::stderr_color_mt(options.component.empty() ? "tgi" : options.component);
@@ -72,8 +121,8 @@ void SetUpLogging(const LoggingOptions& options) {
     logger->set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %^%5l%$ " + options.component + ": %v",
                         spdlog::pattern_time_type::utc);
   }
-  const std::string level = GetEnvString("LOG_LEVEL", options.level);
-  logger->set_level(spdlog::level::from_str(level));
+  logger->set_level(LevelFor(GetEnvString("LOG_LEVEL", options.level), options.component,
+                             spdlog::level::from_str(options.level)));
   spdlog::set_default_logger(std::move(logger));
 }
 

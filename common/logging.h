@@ -16,4 +16,9 @@ struct LoggingOptions {
 
 void SetUpLogging(const LoggingOptions& options);
 
+// The level a component logs at under LOG_LEVEL `filter` (TGI's env-filter form: "debug", or
+// "info,text_generation_router=debug"); `fallback` when the filter names none for it.
+std::string EffectiveLogLevel(const std::string& filter, const std::string& component,
+                              const std::string& fallback);
+
 }  // namespace tgi::common
