@@ -202,3 +202,20 @@ def test_client_disconnect_mid_stream_frees_its_row(server):
     assert log.count("requests kept") + log.count("clearing batch") > before, server.logs()
     # The server still serves.
     assert generate(server, "Zoo", max_new_tokens=3).json()["generated_text"]
+
+
+def test_best_of_and_return_full_text(server):
+    body = generate(server, "Once upon a time", max_new_tokens=8, best_of=2, do_sample=True,
+                    details=True).json()
+    details = body["details"]
+    assert len(details["best_of_sequences"]) == 1
+    loser = details["best_of_sequences"][0]
+    assert loser["generated_tokens"] == 8 and loser["seed"] is not None
+    mean = lambda tokens: sum(t["logprob"] for t in tokens) / len(tokens)
+    assert mean(details["tokens"]) >= mean(loser["tokens"])  # the winner has the best mean
+    full = generate(server, "Zoo", max_new_tokens=4, return_full_text=True).json()
+    plain = generate(server, "Zoo", max_new_tokens=4).json()
+    assert full["generated_text"] == "Zoo" + plain["generated_text"]
+    events = stream(server, "Zoo", max_new_tokens=2, best_of=2, do_sample=True)
+    assert events == [{"error": "Input validation error: `best_of` != 1 is not supported when "
+                                "streaming tokens", "error_type": "validation"}]
