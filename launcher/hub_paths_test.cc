@@ -108,12 +108,12 @@ TEST(HubCacheTest, LayoutAndEnvironment) {
   ScopedEnv env{{"HUGGINGFACE_HUB_CACHE", std::nullopt},
                 {"HF_HUB_CACHE", std::nullopt},
                 {"HF_HOME", std::nullopt},
-                {"HOME", "/home/u"},
+                {"HOME", "/srv/someone"},
                 {"HF_ENDPOINT", "http://127.0.0.1:9/"},
                 {"HF_HUB_OFFLINE", "1"},
                 {"HF_TOKEN", std::nullopt},
                 {"HUGGING_FACE_HUB_TOKEN", "hf_abc"}};
-  EXPECT_EQ(DefaultHubCache(), "/home/u/.cache/huggingface/hub");
+  EXPECT_EQ(DefaultHubCache(), "/srv/someone/.cache/huggingface/hub");
   EXPECT_EQ(HubEndpoint(), "http://127.0.0.1:9");
   EXPECT_TRUE(HubOffline());
   EXPECT_EQ(HubToken(), "hf_abc");
