@@ -4,6 +4,8 @@
 // Pure functions over bytes; no normalization here (normalizers.cc owns utf8proc's NFC/NFKC).
 #pragma once
 
+#include "common/utf8.h"
+
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -30,7 +32,7 @@ bool IsValidUtf8(std::string_view text);
 // `alignments` is not null, appends for each output byte the range of `bytes` it stands for.
 std::string LossyUtf8(std::string_view bytes, std::vector<Alignment>* alignments = nullptr);
 
-void AppendUtf8(char32_t cp, std::string& out);
+using common::AppendUtf8;
 
 // Number of code points of valid UTF-8 text.
 size_t CountCodePoints(std::string_view text);

@@ -1,5 +1,7 @@
 #include "router/api/rust_format.h"
 
+#include "common/utf8.h"
+
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -9,6 +11,8 @@
 
 namespace tgi::router::rust_format {
 namespace {
+
+using common::AppendUtf8;
 
 // A finite non-zero value as `digits` x 10^`exponent`, with the shortest digits that round-trip.
 struct ShortestDecimal {
@@ -72,24 +76,6 @@ template <typename Float>
 std::string Ryu(Float value, int max_fixed, int min_fixed) {
   if (value == 0) return std::signbit(value) ? "-0.0" : "0.0";
   return RyuPretty(Shortest(value), max_fixed, min_fixed);
-}
-
-void AppendUtf8(uint32_t cp, std::string& out) {
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
 }
 
 // Length of the well-formed UTF-8 sequence at `i` (1..4), or 0 when it is ill-formed; then

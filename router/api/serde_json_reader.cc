@@ -1,5 +1,7 @@
 #include "router/api/serde_json_reader.h"
 
+#include "common/utf8.h"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -69,24 +71,6 @@ int HexValue(uint8_t c) {
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
-}
-
-void AppendCodePoint(uint32_t cp, std::string& out) {
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
 }
 
 }  // namespace
@@ -252,7 +236,7 @@ void Reader::ParseEscape(std::string& out) {
   const uint16_t n1 = DecodeHexEscape();
   if (n1 >= 0xDC00 && n1 <= 0xDFFF) Error(Code::kLoneLeadingSurrogateInHexEscape);
   if (n1 < 0xD800 || n1 > 0xDBFF) {
-    AppendCodePoint(n1, out);
+    common::AppendUtf8(n1, out);
     return;
   }
   for (const uint8_t expected : {uint8_t{'\\'}, uint8_t{'u'}}) {
@@ -263,7 +247,7 @@ void Reader::ParseEscape(std::string& out) {
   }
   const uint16_t n2 = DecodeHexEscape();
   if (n2 < 0xDC00 || n2 > 0xDFFF) Error(Code::kLoneLeadingSurrogateInHexEscape);
-  AppendCodePoint((((n1 - 0xD800u) << 10) | (n2 - 0xDC00u)) + 0x10000u, out);
+  common::AppendUtf8((((n1 - 0xD800u) << 10) | (n2 - 0xDC00u)) + 0x10000u, out);
 }
 
 void Reader::ParseIdent(std::string_view rest) {
