@@ -19,7 +19,6 @@ using tcp = net::ip::tcp;
 
 namespace {
 
-constexpr std::chrono::seconds kStreamKeepAlive{15};
 constexpr std::chrono::seconds kLinger{2};
 constexpr size_t kLingerBytes = 64 << 20;
 
@@ -35,12 +34,13 @@ std::string ChunkOf(std::string_view data) {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, const Handler& handler, uint64_t payload_limit,
-          std::atomic<int>& in_flight)
+          std::chrono::milliseconds keep_alive, std::atomic<int>& in_flight)
       : stream_(std::move(socket)),
         strand_(stream_.get_executor()),
         keep_alive_timer_(strand_),
         handler_(handler),
         payload_limit_(payload_limit),
+        stream_keep_alive_(keep_alive),
         in_flight_(in_flight) {}
   ~Session() { EndRequest(); }
 
@@ -169,7 +169,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void ArmKeepAlive() {
-    keep_alive_timer_.expires_after(kStreamKeepAlive);
+    keep_alive_timer_.expires_after(stream_keep_alive_);
     keep_alive_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
       if (ec || self->response_complete_ || self->closed_) return;
       self->Enqueue(ChunkOf(":\n\n"));
@@ -258,6 +258,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<beast_http::request_parser<beast_http::string_body>> parser_;
   const Handler& handler_;
   const uint64_t payload_limit_;
+  const std::chrono::milliseconds stream_keep_alive_;
   std::atomic<int>& in_flight_;
   bool counted_ = false;
   std::deque<std::string> writes_;
@@ -363,7 +364,8 @@ class Server::Impl {
     acceptor_.async_accept(net::make_strand(io_), [this](beast::error_code ec, tcp::socket socket) {
       if (ec) return;  // closed by Stop
       socket.set_option(tcp::no_delay(true));
-      std::make_shared<Session>(std::move(socket), handler_, options_.payload_limit, in_flight_)
+      std::make_shared<Session>(std::move(socket), handler_, options_.payload_limit,
+                                options_.stream_keep_alive, in_flight_)
           ->Start();
       Accept();
     });

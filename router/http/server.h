@@ -7,6 +7,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/http.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -28,7 +29,8 @@ class Responder {
   virtual ~Responder() = default;
   virtual void Send(beast_http::status status, std::string content_type, std::string body,
                     Headers headers = {}) = 0;
-  // 200 text/event-stream; a ":\n\n" keep-alive comment goes out after 15 s without an event.
+  // 200 text/event-stream; a ":\n\n" keep-alive comment goes out after 15 s without an event
+  // (ServerOptions::stream_keep_alive).
   virtual void StartStream(Headers headers = {}) = 0;
   // One "data:<payload>\n\n" frame.
   virtual void SendEvent(std::string payload) = 0;
@@ -45,6 +47,8 @@ struct ServerOptions {
   uint16_t port = 3000;
   uint64_t payload_limit = 2'000'000;  // bytes of request body
   int threads = 2;                     // I/O threads
+  // A ":" comment frame keeps a quiet event stream alive after this long without an event.
+  std::chrono::milliseconds stream_keep_alive{15'000};
 };
 
 class Server {

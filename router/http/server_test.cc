@@ -25,6 +25,7 @@ class ServerTest : public ::testing::Test {
     options.hostname = "127.0.0.1";
     options.port = 0;
     options.payload_limit = 1000;
+    options.stream_keep_alive = std::chrono::milliseconds(100);
     server_ = std::make_unique<Server>(options, [this](Request request,
                                                        std::shared_ptr<Responder> responder) {
       Handle(std::move(request), std::move(responder));
@@ -42,6 +43,13 @@ class ServerTest : public ::testing::Test {
       responder->SendEvent(R"({"index":1})");
       responder->SendEvent(R"({"index":2})");
       responder->EndStream();
+    } else if (target == "/quiet") {
+      responder->StartStream();
+      std::thread([responder] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(350));
+        responder->SendEvent("{}");
+        responder->EndStream();
+      }).detach();
     } else if (target == "/hang") {
       responder->OnClientGone([this] { gone_.set_value(); });
     } else {
@@ -114,6 +122,20 @@ TEST_F(ServerTest, StreamIsServerSentEventsInChunks) {
   EXPECT_EQ(response.body(), "data:{\"index\":1}\n\ndata:{\"index\":2}\n\n");
   // The connection stays usable afterwards.
   EXPECT_EQ(RoundTrip(socket, "/echo", "after").body(), "after");
+}
+
+TEST_F(ServerTest, QuietStreamGetsKeepAliveComments) {
+  tcp::socket socket = Connect();
+  beast_http::request<beast_http::string_body> request{beast_http::verb::post, "/quiet", 11};
+  request.set(beast_http::field::host, "localhost");
+  request.prepare_payload();
+  beast_http::write(socket, request);
+  beast_http::response<beast_http::string_body> response;
+  beast_http::read(socket, buffer_, response);
+  const std::string& body = response.body();
+  ASSERT_TRUE(body.starts_with(":\n\n")) << body;
+  EXPECT_TRUE(body.ends_with(":\n\ndata:{}\n\n")) << body;
+  EXPECT_GE(body.size(), std::string(":\n\n:\n\ndata:{}\n\n").size()) << body;
 }
 
 TEST_F(ServerTest, ClientThatDisconnectsIsReported) {
