@@ -3,7 +3,10 @@
 #include <boost/beast/core.hpp>
 #include <spdlog/spdlog.h>
 
+#include <sys/socket.h>
+
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <deque>
 #include <optional>
@@ -134,6 +137,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     if (ec) {
+      if (ec != beast_http::error::end_of_stream) spdlog::debug("closing connection: {}", ec.message());
       Close();
       return;
     }
@@ -154,16 +158,24 @@ class Session : public std::enable_shared_from_this<Session> {
 
   std::shared_ptr<Responder> MakeResponder();
 
-  // While a response is pending, a readable socket with nothing to read means the peer closed.
+  // While a response is pending, watches the socket for the peer closing it (cancellation).
   void WatchForDisconnect() {
     const uint64_t generation = ++watch_generation_;
     stream_.socket().async_wait(
         tcp::socket::wait_read,
         net::bind_executor(strand_, [self = shared_from_this(), generation](beast::error_code ec) {
           if (ec || generation != self->watch_generation_ || self->response_complete_) return;
-          beast::error_code available_error;
-          const size_t available = self->stream_.socket().available(available_error);
-          if (available_error || available == 0) self->Close();
+          // Readiness can be stale (the request's own bytes, already read); only a peek tells
+          // a closed peer (0 bytes) from a live one (nothing yet) or a pipelined request.
+          char byte;
+          const ssize_t peeked = ::recv(self->stream_.socket().native_handle(), &byte, 1,
+                                        MSG_PEEK | MSG_DONTWAIT);
+          if (peeked < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+            self->WatchForDisconnect();
+          } else if (peeked <= 0) {
+            spdlog::debug("client gone while its response is pending");
+            self->Close();
+          }
           // Otherwise the client pipelined its next request; it is read after this response.
         }));
   }
