@@ -61,7 +61,8 @@ bool ReadEvents(beast::tcp_stream& stream, beast::flat_buffer& buffer,
     parser.get().body().data = chunk;
     parser.get().body().size = sizeof(chunk);
     beast::error_code error;
-    http::read(stream, buffer, parser, error);
+    // read_some: return with whatever has arrived, so that each token is timed when it comes.
+    http::read_some(stream, buffer, parser, error);
     if (error == http::error::need_buffer) error = {};
     if (error) {
       SetError(outcome, StreamOutcome::Error::kConnection, "connection: " + error.message(),
