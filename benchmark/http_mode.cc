@@ -88,18 +88,6 @@ std::vector<LevelResult> RunLevels(const Endpoint& endpoint, const HttpLoadOptio
   return levels;
 }
 
-ServerFacts FactsOf(const LocalServer& server, const fs::path& model_dir) {
-  ServerFacts facts;
-  facts.binary = "text-generation-launcher";
-  facts.model_dir = model_dir.string();
-  facts.ready_seconds = server.ready_seconds;
-  if (absl::StatusOr<MemoryUse> memory = server.ShardMemory(); memory.ok()) {
-    facts.shard_rss_bytes = memory->rss_bytes;
-    facts.shard_peak_rss_bytes = memory->peak_rss_bytes;
-  }
-  return facts;
-}
-
 }  // namespace
 
 absl::Status RunHttpMode(const CommandLine& c) {
@@ -135,7 +123,9 @@ absl::Status RunHttpMode(const CommandLine& c) {
                                        roofline::DtypeBytes(c.driver.source.dtype),
                                        *report.machine);
   }
-  if (target->server) report.server = FactsOf(*target->server, *target->model_dir);
+  if (target->server) {
+    report.server = FactsOf(*target->server, "text-generation-launcher", *target->model_dir);
+  }
   std::fputs(RenderHttpReport(report).c_str(), stdout);
   std::fflush(stdout);
   if (!c.report.json_path.empty()) {

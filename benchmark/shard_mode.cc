@@ -140,10 +140,17 @@ std::optional<roofline::MachineProfile> ProbeIfAsked(const ReportOptions& report
   return *machine;
 }
 
-absl::Status RunShardMode(const CommandLine& command_line) {
-  ShardBenchOptions options = command_line.shard;
-  absl::StatusOr<Started> started = StartIfAsked(command_line.driver, options);
-  if (!started.ok()) return started.status();
+namespace {
+
+// The connected shard and what the run needs from it.
+struct Session {
+  std::unique_ptr<ShardClient> client;
+  generate::v2::InfoResponse info;
+  std::string sequence;
+};
+
+// TGI's start: the tokenizer, a connection to the master shard, ClearCache, then the input.
+absl::StatusOr<Session> Connect(const ShardBenchOptions& options) {
   if (options.tokenizer_name.empty()) {
     return absl::InvalidArgumentError("--tokenizer-name is required (or --model)");
   }
@@ -160,7 +167,43 @@ absl::Status RunShardMode(const CommandLine& command_line) {
                info->dtype(), info->device_type());
   absl::StatusOr<std::string> sequence = CreateSequence(**tokenizer, options.sequence_length);
   if (!sequence.ok()) return sequence.status();
+  return Session{std::move(*client), std::move(*info), std::move(*sequence)};
+}
 
+// Prints every table on stdout, then writes --json and --plot.
+absl::Status Report(const ReportOptions& options, ShardReport& report,
+                    const std::optional<roofline::LlamaDims>& dims) {
+  std::string out = RenderTgiTables(report.options, report.results);
+  if (report.machine) {
+    report.roofline = RooflineRows(report.options, report.results,
+                                   {.dims = *dims,
+                                    .dtype_bytes = roofline::DtypeBytes(report.shard_dtype),
+                                    .machine = *report.machine});
+    absl::StrAppend(&out, "\n", MachineTable(*report.machine).Render(), "\n",
+                    RooflineTable(report.roofline).Render(), "\n");
+  }
+  if (report.server) absl::StrAppend(&out, "\n", ServerTable(*report.server).Render(), "\n");
+  std::fputs(out.c_str(), stdout);
+  std::fflush(stdout);
+  if (!options.json_path.empty()) {
+    if (absl::Status s = WriteTextFile(options.json_path, ShardReportJson(report)); !s.ok()) {
+      return s;
+    }
+  }
+  if (options.plot_path.empty()) return absl::OkStatus();
+  return PlotPng(options.plot_path, LatencyThroughputPanels(report.results));
+}
+
+}  // namespace
+
+absl::Status RunShardMode(const CommandLine& command_line) {
+  ShardBenchOptions options = command_line.shard;
+  absl::StatusOr<Started> started = StartIfAsked(command_line.driver, options);
+  if (!started.ok()) return started.status();
+  absl::StatusOr<Session> session = Connect(options);
+  if (!session.ok()) return session.status();
+
+  // The probe runs before the benchmark, while the shard is idle.
   const std::optional<roofline::LlamaDims> dims =
       command_line.report.roofline ? FindDims(started->model_dir, options.tokenizer_name)
                                    : std::nullopt;
@@ -170,49 +213,21 @@ absl::Status RunShardMode(const CommandLine& command_line) {
   Progress progress(stderr, StderrIsTerminal());
   ProgressObserver observer(options, progress);
   absl::StatusOr<std::vector<BatchSamples>> results =
-      RunShardBenchmark(**client, options, *sequence, observer);
+      RunShardBenchmark(*session->client, options, session->sequence, observer);
   progress.Finish();
   if (!results.ok()) return results.status();
 
   ShardReport report{.options = options,
                      .results = *results,
-                     .shard_dtype = info->dtype(),
-                     .device_type = info->device_type(),
+                     .shard_dtype = session->info.dtype(),
+                     .device_type = session->info.device_type(),
                      .machine = machine,
                      .roofline = {},
                      .server = std::nullopt};
-  std::string out = RenderTgiTables(options, *results);
-  if (machine) {
-    report.roofline = RooflineRows(
-        options, *results,
-        {.dims = *dims, .dtype_bytes = roofline::DtypeBytes(info->dtype()), .machine = *machine});
-    absl::StrAppend(&out, "\n", MachineTable(*machine).Render(), "\n",
-                    RooflineTable(report.roofline).Render(), "\n");
-  }
   if (started->server) {
-    ServerFacts facts;
-    facts.binary = "text-generation-shard";
-    facts.model_dir = started->model_dir->string();
-    facts.ready_seconds = started->server->ready_seconds;
-    if (absl::StatusOr<MemoryUse> memory = started->server->ShardMemory(); memory.ok()) {
-      facts.shard_rss_bytes = memory->rss_bytes;
-      facts.shard_peak_rss_bytes = memory->peak_rss_bytes;
-    }
-    report.server = facts;
-    absl::StrAppend(&out, "\n", ServerTable(facts).Render(), "\n");
+    report.server = FactsOf(*started->server, "text-generation-shard", *started->model_dir);
   }
-  std::fputs(out.c_str(), stdout);
-  std::fflush(stdout);
-  if (!command_line.report.json_path.empty()) {
-    if (absl::Status s = WriteTextFile(command_line.report.json_path, ShardReportJson(report));
-        !s.ok()) {
-      return s;
-    }
-  }
-  if (!command_line.report.plot_path.empty()) {
-    return PlotPng(command_line.report.plot_path, LatencyThroughputPanels(*results));
-  }
-  return absl::OkStatus();
+  return Report(command_line.report, report, dims);
 }
 
 }  // namespace tgi::benchmark

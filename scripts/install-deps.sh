@@ -17,6 +17,8 @@ packages=(
   libpcre2-dev libutf8proc-dev libcli11-dev libspdlog-dev libfmt-dev prometheus-cpp-dev
   # the launcher's hub downloads over HTTPS (Boost.Asio SSL on OpenSSL)
   libssl-dev
+  # text-generation-benchmark --plot draws its PNGs with gnuplot
+  gnuplot-nox
   # tests: GoogleTest, the sentencepiece reference, Python test clients
   libgtest-dev libgmock-dev libsentencepiece-dev
   python3 python3-pytest python3-requests python3-numpy python3-grpcio python3-protobuf

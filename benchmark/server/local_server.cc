@@ -147,6 +147,19 @@ absl::StatusOr<MemoryUse> LocalServer::ShardMemory() const {
   return ProcessMemory(shards.front());
 }
 
+ServerFacts FactsOf(const LocalServer& server, const std::string& binary,
+                    const fs::path& model_dir) {
+  ServerFacts facts;
+  facts.binary = binary;
+  facts.model_dir = model_dir.string();
+  facts.ready_seconds = server.ready_seconds;
+  if (absl::StatusOr<MemoryUse> memory = server.ShardMemory(); memory.ok()) {
+    facts.shard_rss_bytes = memory->rss_bytes;
+    facts.shard_peak_rss_bytes = memory->peak_rss_bytes;
+  }
+  return facts;
+}
+
 absl::StatusOr<std::unique_ptr<LocalServer>> StartShard(const StartOptions& options) {
   absl::StatusOr<std::string> binary =
       FindProjectBinary("text-generation-shard", "TGI_SHARD_BIN", "shard");

@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "benchmark/http_load/stream_client.h"
 #include "benchmark/models/random_llama.h"
+#include "benchmark/report/common_report.h"
 #include "benchmark/server/child_process.h"
 
 namespace tgi::benchmark {
@@ -65,6 +66,11 @@ struct LocalServer {
   // The shard process's memory: the process itself, or the launcher's text-generation-shard.
   absl::StatusOr<MemoryUse> ShardMemory() const;
 };
+
+// What the report says about `server`: `binary`, the model, its start time and the shard's memory
+// now.
+ServerFacts FactsOf(const LocalServer& server, const std::string& binary,
+                    const std::filesystem::path& model_dir);
 
 struct StartOptions {
   std::filesystem::path model_dir;
