@@ -67,7 +67,8 @@ void AddReportFlags(CLI::App& app, ReportOptions& r) {
 }
 
 void AddModelFlags(CLI::App& app, ModelSource& m) {
-  app.add_option("--dtype", m.dtype, "float32 or bfloat16: the dtype a named model is written in")
+  app.add_option("--dtype", m.dtype,
+                 "float32 or bfloat16: a named model is written in it, the server runs in it")
       ->capture_default_str();
   app.add_option("--seed", m.seed, "Seed of a named model's random weights")
       ->capture_default_str();

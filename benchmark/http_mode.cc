@@ -70,13 +70,13 @@ absl::Status Warmup(const Endpoint& endpoint, Api api, const HttpLoadOptions& op
   return absl::OkStatus();
 }
 
-std::vector<LevelResult> RunLevels(const Endpoint& endpoint, const HttpLoadOptions& options,
-                                   const std::string& prompt) {
+std::vector<LevelResult> RunLevels(const Endpoint& endpoint, Api api,
+                                   const HttpLoadOptions& options, const std::string& prompt) {
   Progress progress(stderr, StderrIsTerminal());
   std::vector<LevelResult> levels;
   for (uint32_t concurrency : options.concurrency) {
     const uint32_t requests = options.requests > 0 ? options.requests : 4 * concurrency;
-    LevelResult level = RunLoadLevel(endpoint, options, prompt, concurrency, requests, progress);
+    LevelResult level = RunLoadLevel(endpoint, api, options, prompt, concurrency, requests, progress);
     progress.Line(absl::StrFormat(
         "concurrency %u: %u/%u ok, %.2f requests/s, %.2f tokens/s, TPOT p50 %.2f ms",
         concurrency, level.succeeded(), requests, level.requests_per_second(),
@@ -116,7 +116,7 @@ absl::Status RunHttpMode(const CommandLine& c) {
   if (dims.ok()) report.machine = ProbeIfAsked(c.report);
 
   if (absl::Status s = Warmup(target->endpoint, *api, c.http, *prompt); !s.ok()) return s;
-  const std::vector<LevelResult> levels = RunLevels(target->endpoint, c.http, *prompt);
+  const std::vector<LevelResult> levels = RunLevels(target->endpoint, *api, c.http, *prompt);
   report.levels = levels;
   if (report.machine) {
     report.roofline = HttpRooflineRows(c.http, levels, *dims,
@@ -125,6 +125,11 @@ absl::Status RunHttpMode(const CommandLine& c) {
   }
   if (target->server) {
     report.server = FactsOf(*target->server, "text-generation-launcher", *target->model_dir);
+    if (dims.ok()) {
+      report.server->weight_bytes =
+          roofline::TotalParameters(*dims) * roofline::DtypeBytes(c.driver.source.dtype);
+    }
+    if (report.machine) report.server->read_bandwidth = report.machine->bandwidth.bytes_per_second;
   }
   std::fputs(RenderHttpReport(report).c_str(), stdout);
   std::fflush(stdout);

@@ -226,6 +226,11 @@ absl::Status RunShardMode(const CommandLine& command_line) {
                      .server = std::nullopt};
   if (started->server) {
     report.server = FactsOf(*started->server, "text-generation-shard", *started->model_dir);
+    if (dims) {
+      report.server->weight_bytes =
+          roofline::TotalParameters(*dims) * roofline::DtypeBytes(report.shard_dtype);
+    }
+    if (machine) report.server->read_bandwidth = machine->bandwidth.bytes_per_second;
   }
   return Report(command_line.report, report, dims);
 }

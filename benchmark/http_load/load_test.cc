@@ -84,10 +84,9 @@ RequestRecord RecordOf(const StreamOutcome& outcome) {
   return record;
 }
 
-LevelResult RunLoadLevel(const Endpoint& endpoint, const HttpLoadOptions& options,
+LevelResult RunLoadLevel(const Endpoint& endpoint, Api api, const HttpLoadOptions& options,
                          const std::string& prompt, uint32_t concurrency, uint32_t requests,
                          Progress& progress) {
-  const Api api = ParseApi(options.api).value_or(Api::kTgi);
   const std::string body = GenerationBody(api, options, prompt);
   LevelResult result;
   result.concurrency = concurrency;

@@ -67,7 +67,7 @@ std::vector<double> SuccessfulValues(const LevelResult& level, double RequestRec
 std::string GenerationBody(Api api, const HttpLoadOptions& options, const std::string& prompt);
 
 // `requests` generations of `prompt` from `concurrency` clients at once.
-LevelResult RunLoadLevel(const Endpoint& endpoint, const HttpLoadOptions& options,
+LevelResult RunLoadLevel(const Endpoint& endpoint, Api api, const HttpLoadOptions& options,
                          const std::string& prompt, uint32_t concurrency, uint32_t requests,
                          Progress& progress);
 

@@ -50,8 +50,8 @@ void SetError(StreamOutcome& outcome, StreamOutcome::Error error, std::string ki
   outcome.error_message = std::move(message);
 }
 
-// Reads the event stream until it ends, filling `outcome`; false on a socket error.
-bool ReadEvents(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+// Reads the event stream until it ends or fails, filling `outcome`.
+void ReadEvents(beast::tcp_stream& stream, beast::flat_buffer& buffer,
                 http::response_parser<http::buffer_body>& parser, Api api,
                 StreamOutcome& outcome) {
   SseParser sse;
@@ -67,7 +67,7 @@ bool ReadEvents(beast::tcp_stream& stream, beast::flat_buffer& buffer,
     if (error) {
       SetError(outcome, StreamOutcome::Error::kConnection, "connection: " + error.message(),
                error.message());
-      return false;
+      return;
     }
     const size_t received = sizeof(chunk) - parser.get().body().size;
     const Clock::time_point now = Clock::now();
@@ -76,7 +76,7 @@ bool ReadEvents(beast::tcp_stream& stream, beast::flat_buffer& buffer,
       if (meaning.error_type) {
         SetError(outcome, StreamOutcome::Error::kSseError, "SSE error: " + *meaning.error_type,
                  meaning.error_message);
-        return true;
+        return;
       }
       if (meaning.token) outcome.token_times.push_back(now);
       if (meaning.reported_tokens) outcome.reported_tokens = meaning.reported_tokens;
@@ -87,7 +87,6 @@ bool ReadEvents(beast::tcp_stream& stream, beast::flat_buffer& buffer,
     SetError(outcome, StreamOutcome::Error::kIncomplete,
              "incomplete: stream ended before the final event", "");
   }
-  return true;
 }
 
 http::request<http::string_body> PostRequest(const Endpoint& endpoint, Api api,

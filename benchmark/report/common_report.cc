@@ -15,9 +15,23 @@ MarkdownTable ServerTable(const ServerFacts& facts) {
   MarkdownTable table({"Server", "Value"});
   table.AddRow({"Binary", facts.binary});
   table.AddRow({"Model", facts.model_dir});
-  table.AddRow({"Start to ready", absl::StrFormat("%.2f s", facts.ready_seconds)});
-  table.AddRow({"Shard RSS", FormatBytes(facts.shard_rss_bytes)});
-  table.AddRow({"Shard peak RSS", FormatBytes(facts.shard_peak_rss_bytes)});
+  std::string ready = absl::StrFormat("%.2f s", facts.ready_seconds);
+  if (facts.weight_bytes && facts.read_bandwidth) {
+    const double floor = static_cast<double>(*facts.weight_bytes) / *facts.read_bandwidth;
+    absl::StrAppend(&ready, absl::StrFormat(" (%.1f × the %.1f ms to read the weights once)",
+                                            facts.ready_seconds / floor, floor * 1e3));
+  }
+  table.AddRow({"Start to ready", ready});
+  for (auto [name, bytes] : {std::pair{"Shard RSS", facts.shard_rss_bytes},
+                             std::pair{"Shard peak RSS", facts.shard_peak_rss_bytes}}) {
+    std::string text = FormatBytes(bytes);
+    if (facts.weight_bytes) {
+      absl::StrAppend(&text, absl::StrFormat(" (%.2f × the %s of weights)",
+                                             static_cast<double>(bytes) / *facts.weight_bytes,
+                                             FormatBytes(*facts.weight_bytes)));
+    }
+    table.AddRow({name, text});
+  }
   return table;
 }
 
@@ -34,11 +48,16 @@ MarkdownTable MachineTable(const roofline::MachineProfile& m) {
 }
 
 boost::json::object ServerJson(const ServerFacts& facts) {
-  return {{"binary", facts.binary},
-          {"model_dir", facts.model_dir},
-          {"ready_seconds", facts.ready_seconds},
-          {"shard_rss_bytes", facts.shard_rss_bytes},
-          {"shard_peak_rss_bytes", facts.shard_peak_rss_bytes}};
+  boost::json::object out = {{"binary", facts.binary},
+                             {"model_dir", facts.model_dir},
+                             {"ready_seconds", facts.ready_seconds},
+                             {"shard_rss_bytes", facts.shard_rss_bytes},
+                             {"shard_peak_rss_bytes", facts.shard_peak_rss_bytes}};
+  if (facts.weight_bytes) out["weight_bytes"] = *facts.weight_bytes;
+  if (facts.weight_bytes && facts.read_bandwidth) {
+    out["ready_floor_seconds"] = static_cast<double>(*facts.weight_bytes) / *facts.read_bandwidth;
+  }
+  return out;
 }
 
 boost::json::object MachineJson(const roofline::MachineProfile& m) {

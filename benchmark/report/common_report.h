@@ -22,6 +22,11 @@ struct ServerFacts {
   double ready_seconds = 0;       // spawn to ready
   uint64_t shard_rss_bytes = 0;   // after the benchmark (VmRSS)
   uint64_t shard_peak_rss_bytes = 0;  // VmHWM
+  // Their floors, when the model's shape and the machine are known: the weights' bytes (the least
+  // a shard can hold) and the time to read them once at the measured bandwidth (the least a
+  // start can take).
+  std::optional<uint64_t> weight_bytes;
+  std::optional<double> read_bandwidth;  // bytes/s
 };
 
 MarkdownTable ServerTable(const ServerFacts& facts);

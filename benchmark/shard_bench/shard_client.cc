@@ -121,13 +121,6 @@ absl::Status ShardClient::ClearCache(std::optional<uint64_t> batch_id) {
       .status();
 }
 
-absl::StatusOr<pb::WarmupResponse> ShardClient::Warmup(const pb::WarmupRequest& request) {
-  return stubs_->FanOut<pb::WarmupResponse>(
-      [&](AsyncStub& stub, grpc::ClientContext* context, pb::WarmupResponse* response, Done done) {
-        stub.Warmup(context, &request, response, std::move(done));
-      });
-}
-
 absl::StatusOr<pb::PrefillResponse> ShardClient::Prefill(const pb::Batch& batch) {
   pb::PrefillRequest request;
   *request.mutable_batch() = batch;

@@ -26,7 +26,6 @@ class ShardClient {
 
   absl::StatusOr<generate::v2::InfoResponse> Info();
   absl::Status ClearCache(std::optional<uint64_t> batch_id);
-  absl::StatusOr<generate::v2::WarmupResponse> Warmup(const generate::v2::WarmupRequest& request);
   absl::StatusOr<generate::v2::PrefillResponse> Prefill(const generate::v2::Batch& batch);
   absl::StatusOr<generate::v2::DecodeResponse> Decode(
       const std::vector<generate::v2::CachedBatch>& batches);
