@@ -159,6 +159,10 @@ ChildSpec BuildRouter(const LauncherOptions& options, const PlanInputs& in) {
       in.model_dir,
       "--payload-limit",
       absl::StrCat(options.payload_limit),
+      // The router drains for a little less than the launcher waits before SIGKILL, so that
+      // what is left still gets a clean error.
+      "--drain-timeout",
+      absl::StrCat(std::max<int64_t>(0, options.graceful_termination_timeout - 5)),
       "--json-output",
   };
   auto add = [&](const std::string& flag, const std::optional<std::string>& value) {

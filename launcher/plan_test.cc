@@ -114,6 +114,7 @@ TEST(BuildPlanTest, RouterGetsTheResolvedLimits) {
   EXPECT_EQ(ArgAfter(args, "--hostname"), "127.0.0.1");
   EXPECT_EQ(ArgAfter(args, "--api-key"), "k");
   EXPECT_EQ(ArgAfter(args, "--payload-limit"), "2000000");
+  EXPECT_EQ(ArgAfter(args, "--drain-timeout"), "85");
   EXPECT_EQ(ArgAfter(args, "--max-client-batch-size"), "4");
   EXPECT_EQ(std::count(args.begin(), args.end(), "--cors-allow-origin"), 2);
   EXPECT_THAT(args, Contains("--disable-grammar-support"));

@@ -67,17 +67,7 @@ Scheduler::Scheduler(std::shared_ptr<ShardClient> client, SchedulerOptions optio
   queue_.set_on_dropped([this] { observer_->OnRequestFailure("dropped"); });
 }
 
-Scheduler::~Scheduler() {
-  Stop();
-  // The thread is gone (or never ran): whatever still waits is failed here.
-  DrainInbox();
-  Entries left;
-  for (QueueEntry& entry : queue_.Drain()) {
-    const uint64_t id = entry.id;
-    left.emplace(id, std::move(entry));
-  }
-  FailAll(kShutdownMessage, left);
-}
+Scheduler::~Scheduler() { Stop(); }
 
 void Scheduler::Start() {
   std::lock_guard<std::mutex> lock(inbox_mutex_);
@@ -88,10 +78,19 @@ void Scheduler::Start() {
 void Scheduler::Stop() {
   {
     std::lock_guard<std::mutex> lock(inbox_mutex_);
+    if (stop_ && !thread_.joinable()) return;
     stop_ = true;
   }
   inbox_ready_.notify_all();
   if (thread_.joinable()) thread_.join();
+  // The thread is gone (or never ran): whatever still waits is failed here.
+  DrainInbox();
+  Entries left;
+  for (QueueEntry& entry : queue_.Drain()) {
+    const uint64_t id = entry.id;
+    left.emplace(id, std::move(entry));
+  }
+  if (!left.empty()) FailAll(kShutdownMessage, left);
 }
 
 bool Scheduler::stopping() const {
@@ -107,9 +106,14 @@ std::shared_ptr<ResponseStream> Scheduler::Submit(ValidRequest request) {
   entry.queue_time = options_.clock();
   {
     std::lock_guard<std::mutex> lock(inbox_mutex_);
-    inbox_.push_back(std::move(entry));
+    if (!stop_) {
+      inbox_.push_back(std::move(entry));
+      inbox_ready_.notify_one();
+      return stream;
+    }
   }
-  inbox_ready_.notify_one();
+  observer_->OnRequestFailure("generation");
+  stream->Push(ErrorEvent{GenerationErrorMessage(absl::UnavailableError(kShutdownMessage))});
   return stream;
 }
 

@@ -40,18 +40,20 @@ struct SchedulerOptions {
 class Scheduler {
  public:
   Scheduler(std::shared_ptr<ShardClient> client, SchedulerOptions options);
-  // Stops the loop; requests still queued or running get an ErrorEvent.
+  // Stop(), if it has not run yet.
   ~Scheduler();
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
 
   // Starts the batching thread. Requests submitted before are queued and batched together.
   void Start();
-  // Stops the batching thread after its current RPC (also done by the destructor).
+  // Stops the batching thread after its current RPC; every request still queued or running gets
+  // an ErrorEvent now (while whoever consumes their streams is still alive), and later Submits
+  // are failed at once. Idempotent.
   void Stop();
 
   // Queues a validated request; its events arrive on the returned stream. Closing the stream
-  // cancels the request. Thread-safe.
+  // cancels the request. After Stop() the stream holds an ErrorEvent at once. Thread-safe.
   std::shared_ptr<ResponseStream> Submit(ValidRequest request);
 
   // §3.5: the shards' Health RPC when the last Prefill/Decode succeeded, otherwise a liveness

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <functional>
 #include <latch>
+#include <mutex>
+#include <set>
 #include <type_traits>
 #include <utility>
 
@@ -19,6 +21,7 @@ namespace {
 namespace pb = generate::v2;
 using Stub = pb::TextGenerationService::Stub;
 using Callback = std::function<void(grpc::Status)>;
+constexpr char kCancelledMessage[] = "the router is stopping";
 
 absl::Status FromGrpc(const grpc::Status& status) {
   if (status.ok()) return absl::OkStatus();
@@ -33,10 +36,16 @@ std::shared_ptr<grpc::Channel> OpenChannel(const std::string& path) {
   return grpc::CreateCustomChannel("unix:" + path, grpc::InsecureChannelCredentials(), arguments);
 }
 
+// Waits in short slices, so that `stopped` (may be empty) can end the wait early.
 absl::Status WaitConnected(grpc::Channel& channel, const std::string& path,
-                           std::chrono::milliseconds timeout) {
-  if (channel.WaitForConnected(std::chrono::system_clock::now() + timeout)) {
-    return absl::OkStatus();
+                           std::chrono::milliseconds timeout,
+                           const std::function<bool()>& stopped) {
+  const auto deadline = std::chrono::system_clock::now() + timeout;
+  while (std::chrono::system_clock::now() < deadline) {
+    if (stopped && stopped()) return absl::CancelledError(kCancelledMessage);
+    const auto slice = std::min(deadline, std::chrono::system_clock::now() +
+                                              std::chrono::milliseconds(200));
+    if (channel.WaitForConnected(slice)) return absl::OkStatus();
   }
   return absl::UnavailableError(
       absl::StrCat("Could not connect to Text Generation server: no answer on unix://", path,
@@ -90,6 +99,17 @@ struct GrpcShardClient::Shards {
   std::vector<std::shared_ptr<grpc::Channel>> channels;
   std::vector<std::unique_ptr<Stub>> stubs;
 
+  // The contexts of the calls in flight, so that CancelAll can reach them.
+  std::mutex mutex;
+  std::set<grpc::ClientContext*> in_flight;
+  bool cancelled = false;
+
+  void CancelAll() {
+    std::lock_guard lock(mutex);
+    cancelled = true;
+    for (grpc::ClientContext* context : in_flight) context->TryCancel();
+  }
+
   // Starts `call` on every shard at once and waits for all of them. `call` receives the stub's
   // callback interface, a fresh context, the response to fill and the completion callback.
   template <typename Response, typename Call>
@@ -99,6 +119,14 @@ struct GrpcShardClient::Shards {
     answers.statuses.resize(n);
     answers.responses.resize(n);
     auto contexts = std::make_unique<grpc::ClientContext[]>(n);
+    {
+      std::lock_guard lock(mutex);
+      if (cancelled) {
+        answers.statuses.assign(n, grpc::Status(grpc::StatusCode::CANCELLED, kCancelledMessage));
+        return answers;
+      }
+      for (size_t rank = 0; rank < n; ++rank) in_flight.insert(&contexts[rank]);
+    }
     std::latch done(static_cast<std::ptrdiff_t>(n));
     for (size_t rank = 0; rank < n; ++rank) {
       call(*stubs[rank]->async(), &contexts[rank], &answers.responses[rank],
@@ -108,6 +136,8 @@ struct GrpcShardClient::Shards {
            });
     }
     done.wait();
+    std::lock_guard lock(mutex);
+    for (size_t rank = 0; rank < n; ++rank) in_flight.erase(&contexts[rank]);
     return answers;
   }
 };
@@ -123,11 +153,14 @@ GrpcShardClient::GrpcShardClient(std::vector<std::string> paths, std::unique_ptr
 
 GrpcShardClient::~GrpcShardClient() = default;
 
+void GrpcShardClient::CancelAll() { shards_->CancelAll(); }
+
 absl::StatusOr<std::unique_ptr<GrpcShardClient>> GrpcShardClient::Connect(
-    const std::string& master_url, std::chrono::milliseconds connect_timeout) {
+    const std::string& master_url, std::chrono::milliseconds connect_timeout,
+    std::function<bool()> stopped) {
   const std::string master_path = StripUnixScheme(master_url);
   std::shared_ptr<grpc::Channel> master = OpenChannel(master_path);
-  if (absl::Status status = WaitConnected(*master, master_path, connect_timeout); !status.ok()) {
+  if (absl::Status status = WaitConnected(*master, master_path, connect_timeout, stopped); !status.ok()) {
     return status;
   }
   std::unique_ptr<Stub> master_stub = pb::TextGenerationService::NewStub(master);
@@ -147,7 +180,7 @@ absl::StatusOr<std::unique_ptr<GrpcShardClient>> GrpcShardClient::Connect(
   for (const std::string& url : response.urls()) {
     std::string path = StripUnixScheme(url);
     std::shared_ptr<grpc::Channel> channel = path == master_path ? master : OpenChannel(path);
-    if (absl::Status status = WaitConnected(*channel, path, connect_timeout); !status.ok()) {
+    if (absl::Status status = WaitConnected(*channel, path, connect_timeout, stopped); !status.ok()) {
       return status;
     }
     shards->stubs.push_back(pb::TextGenerationService::NewStub(channel));

@@ -226,6 +226,10 @@ absl::StatusOr<uint32_t> Engine::Warmup(std::vector<std::vector<RequestSpec>> ba
   std::optional<uint64_t> running;
   uint64_t next_id = kFirstWarmupId;
   for (std::vector<RequestSpec>& requests : batches) {
+    if (options_.stopped && options_.stopped()) {
+      ClearCache(std::nullopt);
+      return absl::CancelledError("warmup stopped: the shard is shutting down");
+    }
     if (requests.empty()) continue;
     const uint64_t id = next_id++;
     absl::StatusOr<StepResult> prefill = Prefill(id, std::move(requests));

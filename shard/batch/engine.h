@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -26,6 +27,8 @@ struct EngineOptions {
   bool skip_tokenizer = false;    // SKIP_TOKENIZER_IN_TGI: inputs are comma-separated ids
   bool force_ignore_eos = false;  // TEXT_GENERATION_SERVER_IGNORE_EOS_TOKEN
   double memory_fraction = 0.8;   // share of the free memory Warmup offers to the KV cache
+  // Checked between Warmup's steps: true once the shard is stopping (may be empty).
+  std::function<bool()> stopped;
 };
 
 class Engine {
