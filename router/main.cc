@@ -20,6 +20,7 @@
 #include "router/http/routes.h"
 #include "router/http/server.h"
 #include "router/infer/infer.h"
+#include "router/metrics/metrics.h"
 #include "router/options.h"
 #include "router/scheduler/batch_limits.h"
 #include "router/scheduler/scheduler.h"
@@ -132,7 +133,12 @@ int Run(const RouterOptions& options, common::StopSignal& stop) {
   spdlog::info("Setting max batch total tokens to {}", *max_batch_total_tokens);
   cancel_on_stop.reset();
 
+  auto metrics = std::make_shared<Metrics>(
+      MetricsConfig{.max_input_tokens = static_cast<uint32_t>(options.max_input_tokens),
+                    .max_total_tokens = static_cast<uint32_t>(options.max_total_tokens),
+                    .speculate = shard_info->speculate});
   SchedulerOptions scheduler_options;
+  scheduler_options.observer = metrics;
   scheduler_options.max_batch_prefill_tokens =
       static_cast<uint32_t>(options.max_batch_prefill_tokens);
   scheduler_options.max_batch_total_tokens = *max_batch_total_tokens;
@@ -156,7 +162,9 @@ int Run(const RouterOptions& options, common::StopSignal& stop) {
   validation_config.validation_workers = static_cast<size_t>(options.validation_workers);
   validation_config.disable_grammar_support = options.disable_grammar_support;
   Validation validation(validation_config, tokenizer ? WrapTokenizer(tokenizer) : nullptr);
-  Infer infer(static_cast<size_t>(options.max_concurrent_requests), validation, scheduler);
+  Infer infer(static_cast<size_t>(options.max_concurrent_requests), validation, scheduler,
+              metrics);
+  metrics->WatchAdmission(&infer.admission());
 
   http::RoutesConfig routes_config;
   routes_config.cors_allow_origin = options.cors_allow_origin;
@@ -178,7 +186,7 @@ int Run(const RouterOptions& options, common::StopSignal& stop) {
   info.validation_workers = static_cast<uint64_t>(options.validation_workers);
   info.max_client_batch_size = static_cast<uint64_t>(options.max_client_batch_size);
   if (std::optional<std::string> label = common::GetEnv("DOCKER_LABEL")) info.docker_label = label;
-  http::Routes routes(std::move(routes_config), infer, validation, scheduler);
+  http::Routes routes(std::move(routes_config), infer, validation, scheduler, *metrics);
 
   http::ServerOptions server_options;
   server_options.hostname = options.hostname;

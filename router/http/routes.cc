@@ -11,7 +11,6 @@
 #include "router/api/errors.h"
 #include "router/api/generate_request.h"
 #include "router/api/openapi.h"
-#include "router/validation/rules.h"
 
 namespace tgi::router::http {
 
@@ -76,6 +75,7 @@ const Routes::Route Routes::kTable[] = {
     {verb::get, "/health", false, &Routes::Health},
     {verb::get, "/ping", false, &Routes::Health},
     {verb::get, "/info", false, &Routes::GetInfo},
+    {verb::get, "/metrics", false, &Routes::GetMetrics},
     {verb::get, "/api-doc/openapi.json", false, &Routes::OpenApi},
     {verb::get, "/docs", false, &Routes::Docs},
     {verb::post, "/", true, &Routes::CompatGenerate},
@@ -189,8 +189,13 @@ class StreamRelay : public std::enable_shared_from_this<StreamRelay> {
 
 std::span<const Routes::Route> Routes::Table() { return kTable; }
 
-Routes::Routes(RoutesConfig config, Infer& infer, Validation& validation, Scheduler& scheduler)
-    : config_(std::move(config)), infer_(infer), validation_(validation), scheduler_(scheduler) {}
+Routes::Routes(RoutesConfig config, Infer& infer, Validation& validation, Scheduler& scheduler,
+               const Metrics& metrics)
+    : config_(std::move(config)),
+      infer_(infer),
+      validation_(validation),
+      scheduler_(scheduler),
+      metrics_(metrics) {}
 
 Routes::~Routes() { blocking_.join(); }
 
@@ -264,6 +269,11 @@ void Routes::GetInfo(Request, std::shared_ptr<Responder> responder, const Header
   responder->Send(beast_http::status::ok, kJson, InfoJson(config_.info), headers);
 }
 
+void Routes::GetMetrics(Request, std::shared_ptr<Responder> responder, const Headers& headers) {
+  responder->Send(beast_http::status::ok, "text/plain; version=0.0.4; charset=utf-8",
+                  metrics_.Render(), headers);
+}
+
 void Routes::OpenApi(Request, std::shared_ptr<Responder> responder, const Headers& headers) {
   responder->Send(beast_http::status::ok, kJson, std::string(OpenApiJson()), headers);
 }
@@ -306,16 +316,6 @@ void Routes::CompatGenerate(Request request, std::shared_ptr<Responder> responde
 
 void Routes::StartGenerate(GenerateRequest request, std::shared_ptr<Responder> responder,
                            const Headers& headers, bool compat) {
-  size_t best_of = 1;
-  if (request.parameters.best_of.value_or(1) > 1) {
-    absl::StatusOr<size_t> checked =
-        ValidateBestOf(*request.parameters.best_of, validation_.config());
-    if (!checked.ok()) {
-      SendError(*responder, checked.status(), headers);
-      return;
-    }
-    best_of = *checked;
-  }
   auto answer = std::make_shared<GenerateAnswer>();
   answer->compat = compat;
   answer->details = request.parameters.details || request.parameters.decoder_input_details;
@@ -325,7 +325,7 @@ void Routes::StartGenerate(GenerateRequest request, std::shared_ptr<Responder> r
   answer->start = Clock::now();
   answer->headers = headers;
   std::shared_ptr<Infer::Call> call = infer_.Generate(
-      std::move(request), best_of, [responder, answer](absl::StatusOr<GenerateResult> result) {
+      std::move(request), [responder, answer](absl::StatusOr<GenerateResult> result) {
         responder->Post([responder, answer, result = std::move(result)] {
           if (result.ok()) {
             answer->Send(*responder, *result);
@@ -358,10 +358,6 @@ void Routes::StartStream(GenerateRequest request, std::shared_ptr<Responder> res
                      {"x-accel-buffering", "no"}}));
   auto relay = std::make_shared<StreamRelay>(responder, request.parameters.details,
                                              std::move(prompt));
-  if (absl::Status status = CheckStreamParameters(request.parameters); !status.ok()) {
-    relay->Started(status);
-    return;
-  }
   std::shared_ptr<Infer::Call> call = infer_.GenerateStream(
       std::move(request), [responder, relay](absl::StatusOr<std::shared_ptr<InferStream>> started) {
         responder->Post([relay, started = std::move(started)] { relay->Started(started); });

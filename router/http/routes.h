@@ -16,6 +16,7 @@
 #include "router/api/responses.h"
 #include "router/http/server.h"
 #include "router/infer/infer.h"
+#include "router/metrics/metrics.h"
 #include "router/scheduler/scheduler.h"
 #include "router/validation/validation.h"
 
@@ -41,7 +42,8 @@ class Routes {
   // Every route the router serves; anything else is 404, or 405 for a known path.
   static std::span<const Route> Table();
 
-  Routes(RoutesConfig config, Infer& infer, Validation& validation, Scheduler& scheduler);
+  Routes(RoutesConfig config, Infer& infer, Validation& validation, Scheduler& scheduler,
+         const Metrics& metrics);
   ~Routes();
 
   void Handle(Request request, std::shared_ptr<Responder> responder);
@@ -49,6 +51,7 @@ class Routes {
  private:
   void Health(Request request, std::shared_ptr<Responder> responder, const Headers& headers);
   void GetInfo(Request request, std::shared_ptr<Responder> responder, const Headers& headers);
+  void GetMetrics(Request request, std::shared_ptr<Responder> responder, const Headers& headers);
   void OpenApi(Request request, std::shared_ptr<Responder> responder, const Headers& headers);
   void Docs(Request request, std::shared_ptr<Responder> responder, const Headers& headers);
   void Generate(Request request, std::shared_ptr<Responder> responder, const Headers& headers);
@@ -73,6 +76,7 @@ class Routes {
   Infer& infer_;
   Validation& validation_;
   Scheduler& scheduler_;
+  const Metrics& metrics_;
   boost::asio::thread_pool blocking_{2};  // shard health checks
 };
 

@@ -23,6 +23,8 @@ using tcp = net::ip::tcp;
 namespace {
 
 constexpr std::chrono::seconds kLinger{2};
+// Beast stores a field's name and value in at most 65535 bytes (and throws past that).
+constexpr size_t kMaxLineBytes = 65'000;
 constexpr size_t kLingerBytes = 64 << 20;
 
 std::string ChunkOf(std::string_view data) {
@@ -114,9 +116,41 @@ class Session : public std::enable_shared_from_this<Session> {
     for (const auto& [name, value] : headers) response.set(name, value);
   }
 
+  // First the header block alone, bounded by header_limit, so that its size, its field count and
+  // each line's length are checked before Beast parses it (Beast throws on a field over 64 KiB).
   void ReadRequest() {
     responded_ = streaming_ = response_complete_ = false;
     on_gone_ = nullptr;
+    ReadHeaderBlock();
+  }
+
+  void ReadHeaderBlock() {
+    const std::string_view data(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+    if (const size_t end = data.find("\r\n\r\n"); end != std::string_view::npos) {
+      OnHeaderBlock(end + 4);
+      return;
+    }
+    if (buffer_.size() >= options_.header_limit) {
+      RefuseHeaders();
+      return;
+    }
+    stream_.async_read_some(
+        buffer_.prepare(options_.header_limit - buffer_.size()),
+        net::bind_executor(strand_, [self = shared_from_this()](beast::error_code ec, size_t n) {
+          if (ec) {
+            self->OnRead(ec);
+            return;
+          }
+          self->buffer_.commit(n);
+          self->ReadHeaderBlock();
+        }));
+  }
+
+  void OnHeaderBlock(size_t header_size) {
+    if (!HeaderBlockFits(header_size)) {
+      RefuseHeaders();
+      return;
+    }
     parser_.emplace();
     parser_->body_limit(options_.payload_limit);
     parser_->header_limit(options_.header_limit);
@@ -127,6 +161,27 @@ class Session : public std::enable_shared_from_this<Session> {
                            }));
   }
 
+  // At most max_header_fields fields, and no line longer than Beast can store.
+  bool HeaderBlockFits(size_t header_size) const {
+    std::string_view block(static_cast<const char*>(buffer_.data().data()), header_size);
+    size_t lines = 0;
+    for (size_t start = 0; start < block.size();) {
+      size_t end = block.find("\r\n", start);
+      if (end == std::string_view::npos) end = block.size();
+      if (end - start > kMaxLineBytes) return false;
+      if (end > start) ++lines;
+      start = end + 2;
+    }
+    return lines <= options_.max_header_fields + 1;  // the request line, then the fields
+  }
+
+  void RefuseHeaders() {
+    keep_alive_ = false;
+    Send(beast_http::status::request_header_fields_too_large, "application/json",
+         "{\"error\":\"Request header fields too large\",\"error_type\":\"header_too_large\"}",
+         {});
+  }
+
   void OnRead(beast::error_code ec) {
     if (ec == beast_http::error::body_limit) {
       // Answer without reading the rest of the body, then close.
@@ -135,11 +190,8 @@ class Session : public std::enable_shared_from_this<Session> {
            "Failed to buffer the request body: length limit exceeded", {});
       return;
     }
-    if (ec == beast_http::error::header_limit || (!ec && TooManyFields())) {
-      keep_alive_ = false;
-      Send(beast_http::status::request_header_fields_too_large, "application/json",
-           "{\"error\":\"Request header fields too large\",\"error_type\":\"header_too_large\"}",
-           {});
+    if (ec == beast_http::error::header_limit) {
+      RefuseHeaders();
       return;
     }
     if (ec) {
@@ -163,12 +215,6 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   std::shared_ptr<Responder> MakeResponder();
-
-  bool TooManyFields() const {
-    const auto& fields = parser_->get();
-    return static_cast<uint32_t>(std::distance(fields.begin(), fields.end())) >
-           options_.max_header_fields;
-  }
 
   // While a response is pending, watches the socket for the peer closing it (cancellation).
   void WatchForDisconnect() {
@@ -365,11 +411,23 @@ class Server::Impl {
     acceptor_.listen(net::socket_base::max_listen_connections);
     Accept();
     for (int i = 0; i < std::max(1, options_.threads); ++i) {
-      threads_.emplace_back([this] { io_.run(); });
+      threads_.emplace_back([this] { RunIo(); });
     }
   }
 
   uint16_t port() const { return acceptor_.local_endpoint().port(); }
+
+  // A handler that throws loses its connection, never the process or the I/O thread.
+  void RunIo() {
+    while (true) {
+      try {
+        io_.run();
+        return;
+      } catch (const std::exception& error) {
+        spdlog::error("HTTP I/O handler failed: {}", error.what());
+      }
+    }
+  }
 
   void StopAccepting() {
     net::post(io_, [this] {

@@ -49,8 +49,9 @@ struct ServerOptions {
   std::string hostname = "0.0.0.0";
   uint16_t port = 3000;
   uint64_t payload_limit = 2'000'000;  // bytes of request body
-  // The request line and header fields together, and the number of fields: past either the
-  // answer is 431 with a JSON error body (hyper, TGI's HTTP stack, accepts a 64 KB header too).
+  // The request line and header fields together, and the number of fields: past either, or past
+  // 65,000 bytes in one line (Beast's field limit), the answer is 431 with a JSON error body.
+  // A 64,000-byte cookie fits, as it does in hyper (TGI's HTTP stack).
   uint32_t header_limit = 80 * 1024;
   uint32_t max_header_fields = 100;
   int threads = 2;                     // I/O threads

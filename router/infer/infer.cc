@@ -16,15 +16,57 @@ double MeanLogprob(const GenerationOutput& output) {
   return sum / static_cast<double>(output.tokens.size());
 }
 
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Null object: Infer always has an observer to call.
+class NoRequestObserver : public RequestObserver {};
+
+// Counts the failure a status of validation (or admission) stands for.
+void ReportFailure(RequestObserver& observer, const absl::Status& status) {
+  switch (KindOf(status)) {
+    case ErrorKind::kOverloaded:
+      observer.OnRequestFailure("overloaded");
+      break;
+    case ErrorKind::kValidation:
+      observer.OnRequestFailure("validation");
+      break;
+    default:  // the scheduler counts generation errors itself
+      break;
+  }
+}
+
+}  // namespace
+
+RequestTimings TimingsOf(const EndEvent& end, Clock::time_point start, Clock::time_point now) {
+  RequestTimings timings;
+  timings.total = now - start;
+  timings.validation = end.queued - start;
+  timings.queue = end.start - end.queued;
+  timings.inference = now - end.start;
+  timings.generated_tokens = end.generated_text.generated_tokens;
+  if (timings.generated_tokens > 0) timings.per_token = timings.inference / timings.generated_tokens;
+  return timings;
+}
+
 InferStream::InferStream(std::shared_ptr<ResponseStream> stream, uint32_t input_length,
-                         Permit permit)
-    : stream_(std::move(stream)), input_length_(input_length), permit_(std::move(permit)) {}
+                         Permit permit, std::shared_ptr<RequestObserver> observer,
+                         Clock::time_point start)
+    : stream_(std::move(stream)),
+      input_length_(input_length),
+      observer_(std::move(observer)),
+      start_(start),
+      permit_(std::move(permit)) {}
 
 InferStream::~InferStream() { Cancel(); }
 
 std::optional<ResponseEvent> InferStream::TryPop() {
   std::optional<ResponseEvent> event = stream_->TryPop();
   if (event && IsFinal(*event)) {
+    if (const auto* end = std::get_if<EndEvent>(&*event)) {
+      observer_->OnRequestSuccess(TimingsOf(*end, start_, Clock::now()));
+    }
     std::lock_guard lock(mutex_);
     permit_.Release();
   }
@@ -89,8 +131,14 @@ class Infer::StreamCall : public Infer::Call {
 // on every terminal path (Finish), which also breaks the stream -> notify -> Gather cycle.
 class Infer::Gather : public Infer::Call, public std::enable_shared_from_this<Gather> {
  public:
-  Gather(size_t n, Permit permit, GenerateCallback done)
-      : permit_(std::move(permit)), done_(std::move(done)), outputs_(n), ends_(n) {}
+  Gather(size_t n, Permit permit, GenerateCallback done, std::shared_ptr<RequestObserver> observer,
+         Clock::time_point start)
+      : permit_(std::move(permit)),
+        done_(std::move(done)),
+        observer_(std::move(observer)),
+        start_(start),
+        outputs_(n),
+        ends_(n) {}
 
   bool cancelled() const {
     std::lock_guard lock(mutex_);
@@ -166,6 +214,7 @@ class Infer::Gather : public Infer::Call, public std::enable_shared_from_this<Ga
     result.input_length = input_length_;
     result.queued = ends_[best]->queued;
     result.start = ends_[best]->start;
+    observer_->OnRequestSuccess(TimingsOf(*ends_[best], start_, Clock::now()));
     for (size_t i = 0; i < outputs_.size(); ++i) {
       if (i == best) {
         result.best = std::move(outputs_[i]);
@@ -198,6 +247,8 @@ class Infer::Gather : public Infer::Call, public std::enable_shared_from_this<Ga
   mutable std::mutex mutex_;
   Permit permit_;
   GenerateCallback done_;
+  const std::shared_ptr<RequestObserver> observer_;
+  const Clock::time_point start_;
   std::vector<GenerationOutput> outputs_;
   std::vector<std::optional<EndEvent>> ends_;
   std::vector<std::shared_ptr<ResponseStream>> streams_;
@@ -206,46 +257,73 @@ class Infer::Gather : public Infer::Call, public std::enable_shared_from_this<Ga
   bool finished_ = false;
 };
 
-Infer::Infer(size_t max_concurrent_requests, Validation& validation, Scheduler& scheduler)
-    : admission_(max_concurrent_requests), validation_(validation), scheduler_(scheduler) {}
+Infer::Infer(size_t max_concurrent_requests, Validation& validation, Scheduler& scheduler,
+             std::shared_ptr<RequestObserver> observer)
+    : admission_(max_concurrent_requests),
+      validation_(validation),
+      scheduler_(scheduler),
+      observer_(observer ? std::move(observer) : std::make_shared<NoRequestObserver>()) {}
 
 std::shared_ptr<Infer::Call> Infer::GenerateStream(GenerateRequest request,
                                                    StreamCallback started) {
+  const Clock::time_point start = Clock::now();
+  observer_->OnRequest();
   auto call = std::make_shared<StreamCall>(std::move(started));
-  std::optional<Permit> permit = admission_.TryAcquire(1);
-  if (!permit) {
-    call->Start(OverloadedError());
+  absl::Status refused = CheckStreamParameters(request.parameters);
+  std::optional<Permit> permit;
+  if (refused.ok()) {
+    permit = admission_.TryAcquire(1);
+    if (!permit) refused = OverloadedError();
+  }
+  if (!refused.ok()) {
+    ReportFailure(*observer_, refused);
+    call->Start(refused);
     return call;
   }
   auto held = std::make_shared<Permit>(std::move(*permit));
-  validation_.Validate(std::move(request), [this, call, held](absl::StatusOr<ValidRequest> valid) {
+  validation_.Validate(std::move(request), [this, call, held,
+                                            start](absl::StatusOr<ValidRequest> valid) {
+    if (!valid.ok()) ReportFailure(*observer_, valid.status());
     if (!valid.ok() || call->cancelled()) {
       held->Release();
       call->Start(valid.ok() ? absl::CancelledError("client gone") : valid.status());
       return;
     }
     const uint32_t input_length = valid->input_length;
+    observer_->OnValidRequest(input_length, valid->shard.stopping_parameters.max_new_tokens);
     call->Start(std::make_shared<InferStream>(scheduler_.Submit(std::move(*valid)), input_length,
-                                              std::move(*held)));
+                                              std::move(*held), observer_, start));
   });
   return call;
 }
 
-std::shared_ptr<Infer::Call> Infer::Generate(GenerateRequest request, size_t best_of,
-                                             GenerateCallback done) {
-  const size_t n = std::max<size_t>(best_of, 1);
-  std::optional<Permit> permit = admission_.TryAcquire(n);
-  if (!permit) {
-    done(OverloadedError());
-    return std::make_shared<Gather>(n, Permit(), nullptr);
+std::shared_ptr<Infer::Call> Infer::Generate(GenerateRequest request, GenerateCallback done) {
+  const Clock::time_point start = Clock::now();
+  observer_->OnRequest();
+  absl::StatusOr<size_t> best_of = size_t{1};
+  if (request.parameters.best_of.value_or(1) > 1) {
+    best_of = ValidateBestOf(*request.parameters.best_of, validation_.config());
   }
-  auto gather = std::make_shared<Gather>(n, std::move(*permit), std::move(done));
+  std::optional<Permit> permit;
+  if (best_of.ok()) {
+    permit = admission_.TryAcquire(*best_of);
+    if (!permit) best_of = OverloadedError();
+  }
+  if (!best_of.ok()) {
+    ReportFailure(*observer_, best_of.status());
+    done(best_of.status());
+    return std::make_shared<Gather>(1, Permit(), nullptr, observer_, start);
+  }
+  const size_t n = *best_of;
+  auto gather = std::make_shared<Gather>(n, std::move(*permit), std::move(done), observer_, start);
   validation_.Validate(std::move(request), [this, gather, n](absl::StatusOr<ValidRequest> valid) {
     if (!valid.ok()) {
+      ReportFailure(*observer_, valid.status());
       gather->Fail(valid.status());
       return;
     }
     if (gather->cancelled()) return;
+    observer_->OnValidRequest(valid->input_length, valid->shard.stopping_parameters.max_new_tokens);
     const uint32_t input_length = valid->input_length;
     std::vector<ValidRequest> requests =
         n > 1 ? FanOutBestOf(*valid, n) : std::vector<ValidRequest>{std::move(*valid)};

@@ -1,8 +1,9 @@
 // What TGI's Infer does, without HTTP: admission (one --max-concurrent-requests permit per
-// sequence, refused at once with 429), validation, submission to the scheduler, and for a
-// non-streaming request the gathering of its sequences' events into one answer (best_of: the
-// sequence of highest mean logprob wins). Every permit is released when its request reaches its
-// terminal outcome (final event, error or cancellation), on every path.
+// sequence, refused at once with 429), validation (best_of and the stream rules included),
+// submission to the scheduler, and for a non-streaming request the gathering of its sequences'
+// events into one answer (best_of: the sequence of highest mean logprob wins). Every permit is
+// released when its request reaches its terminal outcome (final event, error or cancellation), on
+// every path; each outcome is reported to the RequestObserver (TGI's request metrics).
 //
 // Threads: callbacks run on validation workers or on the scheduler thread and must only hand
 // work to the caller's executor (they must not block or build responses there).
@@ -20,6 +21,7 @@
 #include "router/api/generate_request.h"
 #include "router/api/responses.h"
 #include "router/infer/admission.h"
+#include "router/infer/request_observer.h"
 #include "router/scheduler/response_stream.h"
 #include "router/scheduler/scheduler.h"
 #include "router/validation/validation.h"
@@ -30,12 +32,14 @@ namespace tgi::router {
 // until the final event is popped or the consumer cancels.
 class InferStream {
  public:
-  InferStream(std::shared_ptr<ResponseStream> stream, uint32_t input_length, Permit permit);
+  InferStream(std::shared_ptr<ResponseStream> stream, uint32_t input_length, Permit permit,
+              std::shared_ptr<RequestObserver> observer, std::chrono::steady_clock::time_point start);
   ~InferStream();
   InferStream(const InferStream&) = delete;
   InferStream& operator=(const InferStream&) = delete;
 
-  // The next event without blocking. Popping the final event (End or Error) releases the permit.
+  // The next event without blocking. Popping the final event (End or Error) releases the permit
+  // (and reports an End's success).
   std::optional<ResponseEvent> TryPop();
   // As ResponseStream::SetNotify: runs on the producing thread and must only post work.
   void SetNotify(ResponseStream::Notify notify);
@@ -46,6 +50,8 @@ class InferStream {
  private:
   const std::shared_ptr<ResponseStream> stream_;
   const uint32_t input_length_;
+  const std::shared_ptr<RequestObserver> observer_;
+  const std::chrono::steady_clock::time_point start_;
   std::mutex mutex_;
   Permit permit_;
 };
@@ -71,15 +77,17 @@ class Infer {
     virtual void Cancel() = 0;
   };
 
-  Infer(size_t max_concurrent_requests, Validation& validation, Scheduler& scheduler);
+  // `observer` may be null (no metrics).
+  Infer(size_t max_concurrent_requests, Validation& validation, Scheduler& scheduler,
+        std::shared_ptr<RequestObserver> observer = nullptr);
 
-  // One streaming sequence. `started` runs exactly once: with OverloadedError (synchronously)
-  // when no permit is free, with the validation error, or with the stream.
+  // One streaming sequence. `started` runs exactly once: with the stream rules' error or
+  // OverloadedError (synchronously), with the validation error, or with the stream.
   std::shared_ptr<Call> GenerateStream(GenerateRequest request, StreamCallback started);
 
-  // `best_of` sequences (1 without best_of; the caller has checked it with ValidateBestOf),
-  // gathered. `done` runs exactly once, unless the call is cancelled first.
-  std::shared_ptr<Call> Generate(GenerateRequest request, size_t best_of, GenerateCallback done);
+  // The request's best_of sequences (one without best_of), gathered. `done` runs exactly once,
+  // unless the call is cancelled first.
+  std::shared_ptr<Call> Generate(GenerateRequest request, GenerateCallback done);
 
   const Admission& admission() const { return admission_; }
 
@@ -90,7 +98,13 @@ class Infer {
   Admission admission_;
   Validation& validation_;
   Scheduler& scheduler_;
+  std::shared_ptr<RequestObserver> observer_;
 };
+
+// TGI's request durations of a sequence that ended with `end`, for a request that started at
+// `start`, as seen at `now`.
+RequestTimings TimingsOf(const EndEvent& end, std::chrono::steady_clock::time_point start,
+                         std::chrono::steady_clock::time_point now);
 
 // TGI's best_of winner: the highest mean logprob over the generated tokens.
 double MeanLogprob(const GenerationOutput& output);

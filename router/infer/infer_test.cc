@@ -35,6 +35,8 @@ const std::vector<std::string> kBad = {
     R"({"inputs":"x","parameters":{"max_new_tokens":30}})",
     R"({"inputs":"x","parameters":{"max_new_tokens":null}})",
     R"({"inputs":"x","parameters":{"truncate":99,"max_new_tokens":1}})",
+    R"({"inputs":"x","parameters":{"best_of":9,"do_sample":true}})",
+    R"({"inputs":"x","parameters":{"best_of":2}})",
 };
 
 class InferTest : public ::testing::Test {
@@ -54,13 +56,14 @@ class InferTest : public ::testing::Test {
     ValidationConfig config;
     config.max_input_tokens = 8;
     config.max_total_tokens = 32;
+    config.max_best_of = 8;
     return config;
   }
 
-  absl::StatusOr<GenerateResult> Generate(const std::string& body, size_t best_of = 1) {
+  absl::StatusOr<GenerateResult> Generate(const std::string& body) {
     auto promise = std::make_shared<std::promise<absl::StatusOr<GenerateResult>>>();
     std::future<absl::StatusOr<GenerateResult>> future = promise->get_future();
-    infer_.Generate(Parse(body), best_of,
+    infer_.Generate(Parse(body),
                     [promise](absl::StatusOr<GenerateResult> result) { promise->set_value(result); });
     EXPECT_EQ(future.wait_for(kTimeout), std::future_status::ready);
     return future.get();
@@ -170,8 +173,8 @@ TEST_F(InferTest, PermitsAreHeldWhileRunningAndRefusedPastTheLimit) {
 }
 
 TEST_F(InferTest, BestOfTakesOnePermitPerSequenceAndPicksTheHighestMeanLogprob) {
-  absl::StatusOr<GenerateResult> result =
-      Generate(R"({"inputs":"x","parameters":{"max_new_tokens":2,"do_sample":true}})", 3);
+  absl::StatusOr<GenerateResult> result = Generate(
+      R"({"inputs":"x","parameters":{"max_new_tokens":2,"do_sample":true,"best_of":3}})");
   ASSERT_TRUE(result.ok()) << result.status();
   ASSERT_EQ(result->others.size(), 2u);
   for (const GenerationOutput& other : result->others) {
@@ -179,13 +182,16 @@ TEST_F(InferTest, BestOfTakesOnePermitPerSequenceAndPicksTheHighestMeanLogprob) 
   }
   EXPECT_EQ(infer_.admission().in_use(), 0u);
   // More sequences than permits: refused as a whole.
-  EXPECT_EQ(KindOf(Generate(kGood, kLimit + 1).status()), ErrorKind::kOverloaded);
+  EXPECT_EQ(KindOf(Generate(R"({"inputs":"x","parameters":{"do_sample":true,"best_of":4}})")
+                        .status()),
+            ErrorKind::kOverloaded);
   EXPECT_EQ(infer_.admission().in_use(), 0u);
 }
 
 TEST_F(InferTest, ShardErrorsReachTheCallerAndFreeThePermits) {
   client_->FailNext("Prefill", "boom");
-  absl::StatusOr<GenerateResult> result = Generate(kGood, 2);
+  absl::StatusOr<GenerateResult> result =
+      Generate(R"({"inputs":"x","parameters":{"max_new_tokens":3,"do_sample":true,"best_of":2}})");
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(KindOf(result.status()), ErrorKind::kGeneration);
   EXPECT_NE(result.status().message().find("boom"), std::string::npos);
@@ -204,7 +210,7 @@ TEST_F(InferTest, CancelledCallsNeverAnswerAndFreeThePermits) {
   std::atomic<int> answers{0};
   std::atomic<int> stream_answers{0};
   std::shared_ptr<Infer::Call> call =
-      infer_.Generate(Parse(kGood), 1, [&](absl::StatusOr<GenerateResult>) { ++answers; });
+      infer_.Generate(Parse(kGood), [&](absl::StatusOr<GenerateResult>) { ++answers; });
   std::shared_ptr<Infer::Call> stream_call = infer_.GenerateStream(
       Parse(kGood), [&](absl::StatusOr<std::shared_ptr<InferStream>>) { ++stream_answers; });
   call->Cancel();

@@ -204,8 +204,16 @@ std::optional<CachedBatch> Scheduler::Prefill(const ShardBatch& batch, Entries& 
     return std::nullopt;
   }
   generation_healthy_ = true;
-  SendGenerations(result->generations, entries);
-  return Filter(std::move(result->batch), entries);
+  return SendAndFilter("prefill", std::move(*result), entries);
+}
+
+std::optional<CachedBatch> Scheduler::SendAndFilter(std::string_view method, StepResult result,
+                                                    Entries& entries) {
+  const Clock::time_point start = Clock::now();
+  SendGenerations(result.generations, entries);
+  std::optional<CachedBatch> next = Filter(std::move(result.batch), entries);
+  observer_->OnFilter(method, Clock::now() - start);
+  return next;
 }
 
 std::optional<CachedBatch> Scheduler::Decode(const std::vector<CachedBatch>& batches,
@@ -222,8 +230,7 @@ std::optional<CachedBatch> Scheduler::Decode(const std::vector<CachedBatch>& bat
     return std::nullopt;
   }
   generation_healthy_ = true;
-  SendGenerations(result->generations, entries);
-  return Filter(std::move(result->batch), entries);
+  return SendAndFilter("decode", std::move(*result), entries);
 }
 
 std::optional<CachedBatch> Scheduler::Filter(std::optional<CachedBatch> batch, Entries& entries) {
@@ -237,7 +244,6 @@ std::optional<CachedBatch> Scheduler::Filter(std::optional<CachedBatch> batch, E
   }
   if (batch->size == entries.size()) return batch;
 
-  const Clock::time_point start = Clock::now();
   std::vector<uint64_t> kept;
   for (uint64_t id : batch->request_ids) {
     if (entries.contains(id)) kept.push_back(id);
@@ -251,7 +257,6 @@ std::optional<CachedBatch> Scheduler::Filter(std::optional<CachedBatch> batch, E
     status = result.status();
     if (result.ok()) filtered = std::move(*result);
   }
-  observer_->OnFilter(Clock::now() - start);
   if (!status.ok()) {
     // TGI's router panics here; failing the batch keeps the server up.
     spdlog::error("Filtering batch {} failed: {}", batch->id, std::string(status.message()));
@@ -265,6 +270,7 @@ std::optional<CachedBatch> Scheduler::Filter(std::optional<CachedBatch> batch, E
 
 void Scheduler::SendGenerations(const std::vector<ShardGeneration>& generations, Entries& entries) {
   for (const ShardGeneration& generation : generations) {
+    if (!generation.tokens.ids.empty()) observer_->OnSkippedTokens(generation.tokens.ids.size() - 1);
     auto it = entries.find(generation.request_id);
     if (it == entries.end()) {
       spdlog::error("Generation for unknown request {}", generation.request_id);

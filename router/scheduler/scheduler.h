@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -75,6 +76,9 @@ class Scheduler {
   std::optional<CachedBatch> Prefill(const ShardBatch& batch, Entries& entries);
   std::optional<CachedBatch> Decode(const std::vector<CachedBatch>& batches, Entries& entries);
   std::optional<CachedBatch> Filter(std::optional<CachedBatch> batch, Entries& entries);
+  // After a successful step: its events, then Filter, timed as tgi_batch_filter_duration.
+  std::optional<CachedBatch> SendAndFilter(std::string_view method, StepResult result,
+                                           Entries& entries);
 
   void SendGenerations(const std::vector<ShardGeneration>& generations, Entries& entries);
   // Sends one step's events; true when the request is done (finished or its client gone).
