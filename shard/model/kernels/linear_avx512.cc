@@ -1,0 +1,221 @@
+// The AVX-512 tiles of packed_linear: MR rows x NP panels of accumulators in zmm registers, one
+// pass over k. float32 weights: broadcast x[m, k], FMA with the panel's 16 lanes. bfloat16
+// weights: vdpbf16ps on k pairs (x rounded to bfloat16) where the CPU has avx512_bf16, else the
+// pairs widened to float32 (two FMAs, x kept in float32).
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdint>
+
+#include "shard/model/kernels/linear_internal.h"
+#include "shard/model/kernels/vec_math.h"
+
+namespace tgi::shard::kernels::internal {
+namespace {
+
+enum class Kind { kF32, kBf16Dp, kBf16Widen };
+
+TGI_TARGET_AVX512 inline __mmask16 ColumnMask(int64_t valid) {
+  return valid >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << valid) - 1);
+}
+
+TGI_TARGET_AVX512 inline __m512 Silu(__m512 g) {
+  const __m512 one = _mm512_set1_ps(1.0f);
+  return _mm512_div_ps(g, _mm512_add_ps(one, Exp512(_mm512_sub_ps(_mm512_setzero_ps(), g))));
+}
+
+// Writes a tile's accumulators; `pair` is the first panel pair of the tile.
+template <int MR, int NP>
+TGI_TARGET_AVX512 inline void Finish(__m512 (&acc)[MR][NP], const LinearArgs& a, int64_t pair,
+                                     int64_t m0) {
+  const float* bias = a.bias == nullptr ? nullptr : a.bias + pair * 32;
+  if (a.epilogue == Epilogue::kSiluMul) {
+#pragma GCC unroll 4
+    for (int i = 0; i < NP / 2; ++i) {
+      const int64_t column = (pair + i) * 16;
+      if (column >= a.n_out) break;
+      const __mmask16 mask = ColumnMask(a.n_out - column);
+      const __m512 gate_bias = bias ? _mm512_loadu_ps(bias + 32 * i) : _mm512_setzero_ps();
+      const __m512 up_bias = bias ? _mm512_loadu_ps(bias + 32 * i + 16) : _mm512_setzero_ps();
+#pragma GCC unroll 16
+      for (int m = 0; m < MR; ++m) {
+        const __m512 gate = _mm512_add_ps(acc[m][2 * i], gate_bias);
+        const __m512 up = _mm512_add_ps(acc[m][2 * i + 1], up_bias);
+        _mm512_mask_storeu_ps(a.out + (m0 + m) * a.ldo + column, mask,
+                              _mm512_mul_ps(Silu(gate), up));
+      }
+    }
+    return;
+  }
+#pragma GCC unroll 4
+  for (int j = 0; j < NP; ++j) {
+    const int64_t column = pair * 32 + j * 16;
+    if (column >= a.n_out) break;
+    const __mmask16 mask = ColumnMask(a.n_out - column);
+    const __m512 b = bias ? _mm512_loadu_ps(bias + 16 * j) : _mm512_setzero_ps();
+#pragma GCC unroll 16
+    for (int m = 0; m < MR; ++m) {
+      float* out = a.out + (m0 + m) * a.ldo + column;
+      __m512 value = _mm512_add_ps(acc[m][j], b);
+      if (a.epilogue == Epilogue::kAccumulate) {
+        value = _mm512_add_ps(_mm512_maskz_loadu_ps(mask, out), value);
+      }
+      _mm512_mask_storeu_ps(out, mask, value);
+    }
+  }
+}
+
+template <int MR, int NP>
+TGI_TARGET_AVX512 void TileF32(const LinearArgs& a, int64_t pair, int64_t m0) {
+  const int64_t k_size = a.k;
+  const float* w = static_cast<const float*>(a.w) + pair * 32 * k_size;
+  const float* x = a.x + m0 * a.ldx;
+  const int64_t ldx = a.ldx;
+  __m512 acc[MR][NP];
+#pragma GCC unroll 16
+  for (int m = 0; m < MR; ++m) {
+#pragma GCC unroll 4
+    for (int j = 0; j < NP; ++j) acc[m][j] = _mm512_setzero_ps();
+  }
+  for (int64_t k = 0; k < k_size; ++k) {
+    __m512 wv[NP];
+#pragma GCC unroll 4
+    for (int j = 0; j < NP; ++j) wv[j] = _mm512_load_ps(w + (j * k_size + k) * 16);
+#pragma GCC unroll 16
+    for (int m = 0; m < MR; ++m) {
+      const __m512 xb = _mm512_set1_ps(x[m * ldx + k]);
+#pragma GCC unroll 4
+      for (int j = 0; j < NP; ++j) acc[m][j] = _mm512_fmadd_ps(xb, wv[j], acc[m][j]);
+    }
+  }
+  Finish<MR, NP>(acc, a, pair, m0);
+}
+
+template <int MR, int NP>
+TGI_TARGET_AVX512BF16 void TileBf16Dp(const LinearArgs& a, int64_t pair, int64_t m0) {
+  const int64_t k_size = a.k;
+  const uint16_t* w = static_cast<const uint16_t*>(a.w) + pair * 32 * k_size;
+  const auto* x = reinterpret_cast<const int32_t*>(a.x_bf16 + m0 * a.ldx_bf16);
+  const int64_t ldx = a.ldx_bf16 / 2;
+  __m512 acc[MR][NP];
+#pragma GCC unroll 16
+  for (int m = 0; m < MR; ++m) {
+#pragma GCC unroll 4
+    for (int j = 0; j < NP; ++j) acc[m][j] = _mm512_setzero_ps();
+  }
+  for (int64_t kp = 0; kp < k_size / 2; ++kp) {
+    __m512bh wv[NP];
+#pragma GCC unroll 4
+    for (int j = 0; j < NP; ++j) {
+      wv[j] = (__m512bh)_mm512_load_si512(w + j * k_size * 16 + kp * 32);
+    }
+#pragma GCC unroll 16
+    for (int m = 0; m < MR; ++m) {
+      const __m512bh xb = (__m512bh)_mm512_set1_epi32(x[m * ldx + kp]);
+#pragma GCC unroll 4
+      for (int j = 0; j < NP; ++j) acc[m][j] = _mm512_dpbf16_ps(acc[m][j], wv[j], xb);
+    }
+  }
+  Finish<MR, NP>(acc, a, pair, m0);
+}
+
+template <int MR, int NP>
+TGI_TARGET_AVX512 void TileBf16Widen(const LinearArgs& a, int64_t pair, int64_t m0) {
+  const int64_t k_size = a.k;
+  const uint16_t* w = static_cast<const uint16_t*>(a.w) + pair * 32 * k_size;
+  const float* x = a.x + m0 * a.ldx;
+  const int64_t ldx = a.ldx;
+  const __m512i high = _mm512_set1_epi32(static_cast<int32_t>(0xffff0000u));
+  __m512 acc[MR][NP];
+#pragma GCC unroll 16
+  for (int m = 0; m < MR; ++m) {
+#pragma GCC unroll 4
+    for (int j = 0; j < NP; ++j) acc[m][j] = _mm512_setzero_ps();
+  }
+  for (int64_t k = 0; k < k_size; k += 2) {
+#pragma GCC unroll 4
+    for (int j = 0; j < NP; ++j) {
+      const __m512i pairs = _mm512_load_si512(w + j * k_size * 16 + k * 16);
+      const __m512 even = _mm512_castsi512_ps(_mm512_slli_epi32(pairs, 16));
+      const __m512 odd = _mm512_castsi512_ps(_mm512_and_si512(pairs, high));
+#pragma GCC unroll 16
+      for (int m = 0; m < MR; ++m) {
+        acc[m][j] = _mm512_fmadd_ps(_mm512_set1_ps(x[m * ldx + k]), even, acc[m][j]);
+        acc[m][j] = _mm512_fmadd_ps(_mm512_set1_ps(x[m * ldx + k + 1]), odd, acc[m][j]);
+      }
+    }
+  }
+  Finish<MR, NP>(acc, a, pair, m0);
+}
+
+template <Kind kind, int MR, int NP>
+void Tile(const LinearArgs& a, int64_t pair, int64_t m0) {
+  if constexpr (kind == Kind::kF32) {
+    TileF32<MR, NP>(a, pair, m0);
+  } else if constexpr (kind == Kind::kBf16Dp) {
+    TileBf16Dp<MR, NP>(a, pair, m0);
+  } else {
+    TileBf16Widen<MR, NP>(a, pair, m0);
+  }
+}
+
+// A tile of `rows` (1..14) rows; NP = 4 takes rows <= 6.
+template <Kind kind, int NP>
+void DispatchRows(int64_t rows, const LinearArgs& a, int64_t pair, int64_t m0) {
+#define TGI_TILE_CASE(R) \
+  case R:                \
+    if constexpr (R * NP <= 28) Tile<kind, R, NP>(a, pair, m0); \
+    return;
+  switch (rows) {
+    TGI_TILE_CASE(1)
+    TGI_TILE_CASE(2)
+    TGI_TILE_CASE(3)
+    TGI_TILE_CASE(4)
+    TGI_TILE_CASE(5)
+    TGI_TILE_CASE(6)
+    TGI_TILE_CASE(7)
+    TGI_TILE_CASE(8)
+    TGI_TILE_CASE(9)
+    TGI_TILE_CASE(10)
+    TGI_TILE_CASE(11)
+    TGI_TILE_CASE(12)
+    TGI_TILE_CASE(13)
+    TGI_TILE_CASE(14)
+    default:
+      return;
+  }
+#undef TGI_TILE_CASE
+}
+
+template <Kind kind>
+void Pairs(const LinearArgs& a, int64_t first, int64_t last) {
+  if (a.m <= 6) {
+    // One row tile; two panel pairs at a time keep 4 weight streams in flight.
+    int64_t pair = first;
+    for (; pair + 2 <= last; pair += 2) DispatchRows<kind, 4>(a.m, a, pair, 0);
+    if (pair < last) DispatchRows<kind, 2>(a.m, a, pair, 0);
+    return;
+  }
+  // Row tiles of at most 14, as even as possible; each pair's panels stay in L1/L2 across them.
+  const int64_t tiles = (a.m + 13) / 14;
+  const int64_t rows = (a.m + tiles - 1) / tiles;
+  for (int64_t pair = first; pair < last; ++pair) {
+    for (int64_t m0 = 0; m0 < a.m; m0 += rows) {
+      DispatchRows<kind, 2>(std::min(rows, a.m - m0), a, pair, m0);
+    }
+  }
+}
+
+}  // namespace
+
+void LinearPairsAvx512(const LinearArgs& args, int64_t first, int64_t last, bool dpbf16) {
+  if (!args.bf16_weights) {
+    Pairs<Kind::kF32>(args, first, last);
+  } else if (dpbf16) {
+    Pairs<Kind::kBf16Dp>(args, first, last);
+  } else {
+    Pairs<Kind::kBf16Widen>(args, first, last);
+  }
+}
+
+}  // namespace tgi::shard::kernels::internal

@@ -1,0 +1,30 @@
+// Internal to packed_linear: the per-ISA loops over a range of panel pairs. Each computes, for
+// all m rows, the outputs of panel pairs [first, last) of a PackedWeight.
+#pragma once
+
+#include <cstdint>
+
+#include "shard/model/kernels/packed_linear.h"
+
+namespace tgi::shard::kernels::internal {
+
+struct LinearArgs {
+  const float* x;        // [m, K] float32, row stride ldx
+  const uint16_t* x_bf16;  // [m, K] bfloat16 copy (stride ldx_bf16) for vdpbf16ps, or null
+  int64_t m;
+  int64_t ldx;
+  int64_t ldx_bf16;
+  int64_t k;
+  const void* w;       // the packed panels
+  const float* bias;   // packed bias or null
+  int64_t n_out;       // valid output columns
+  float* out;
+  int64_t ldo;
+  Epilogue epilogue;
+  bool bf16_weights;
+};
+
+void LinearPairsAvx512(const LinearArgs& args, int64_t first, int64_t last, bool dpbf16);
+void LinearPairsGeneric(const LinearArgs& args, int64_t first, int64_t last);
+
+}  // namespace tgi::shard::kernels::internal
