@@ -15,6 +15,9 @@ namespace {
 
 enum class Kind { kF32, kBf16Dp, kBf16Widen };
 
+// Up to this many rows one tile, 4 panels wide, covers every row (more weight streams in flight).
+constexpr int64_t kWideRows = 6;
+
 TGI_TARGET_AVX512 inline __mmask16 ColumnMask(int64_t valid) {
   return valid >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << valid) - 1);
 }
@@ -65,6 +68,31 @@ TGI_TARGET_AVX512 inline void Finish(__m512 (&acc)[MR][NP], const LinearArgs& a,
   }
 }
 
+// Software prefetch of the weight streams (the hardware streamers stop at 4 KiB pages). With one
+// row tile per pair (small M, memory-bound) each stream is fetched this far ahead into L1; with
+// several row tiles (compute-bound) the first tile of a pair pulls the next pair into L2, so the
+// DRAM stream overlaps the other tiles' arithmetic. Later tiles of a pair hit the caches.
+constexpr int64_t kPrefetchBytes = 2048;
+
+enum class Prefetch { kNone, kAhead, kNextPair };
+
+TGI_TARGET_AVX512 inline void PrefetchStream(const void* stream, Prefetch mode,
+                                             int64_t pair_bytes) {
+  const char* p = static_cast<const char*>(stream);
+  if (mode == Prefetch::kAhead) {
+    _mm_prefetch(p + kPrefetchBytes, _MM_HINT_T0);
+  } else if (mode == Prefetch::kNextPair) {
+    _mm_prefetch(p + pair_bytes, _MM_HINT_T1);
+  }
+}
+
+// The prefetch a tile at row m0 issues.
+inline Prefetch PrefetchFor(const LinearArgs& a, int64_t m0) {
+  if (m0 != 0) return Prefetch::kNone;
+  return a.m <= kWideRows ? Prefetch::kAhead : Prefetch::kNextPair;
+}
+
+
 template <int MR, int NP>
 TGI_TARGET_AVX512 void TileF32(const LinearArgs& a, int64_t pair, int64_t m0) {
   const int64_t k_size = a.k;
@@ -77,10 +105,16 @@ TGI_TARGET_AVX512 void TileF32(const LinearArgs& a, int64_t pair, int64_t m0) {
 #pragma GCC unroll 4
     for (int j = 0; j < NP; ++j) acc[m][j] = _mm512_setzero_ps();
   }
+  const Prefetch prefetch = PrefetchFor(a, m0);
+  const int64_t pair_bytes = 32 * k_size * 4;
   for (int64_t k = 0; k < k_size; ++k) {
     __m512 wv[NP];
 #pragma GCC unroll 4
-    for (int j = 0; j < NP; ++j) wv[j] = _mm512_load_ps(w + (j * k_size + k) * 16);
+    for (int j = 0; j < NP; ++j) {
+      const float* stream = w + (j * k_size + k) * 16;
+      PrefetchStream(stream, prefetch, pair_bytes);
+      wv[j] = _mm512_load_ps(stream);
+    }
 #pragma GCC unroll 16
     for (int m = 0; m < MR; ++m) {
       const __m512 xb = _mm512_set1_ps(x[m * ldx + k]);
@@ -103,11 +137,15 @@ TGI_TARGET_AVX512BF16 void TileBf16Dp(const LinearArgs& a, int64_t pair, int64_t
 #pragma GCC unroll 4
     for (int j = 0; j < NP; ++j) acc[m][j] = _mm512_setzero_ps();
   }
+  const Prefetch prefetch = PrefetchFor(a, m0);
+  const int64_t pair_bytes = 32 * k_size * 2;
   for (int64_t kp = 0; kp < k_size / 2; ++kp) {
     __m512bh wv[NP];
 #pragma GCC unroll 4
     for (int j = 0; j < NP; ++j) {
-      wv[j] = (__m512bh)_mm512_load_si512(w + j * k_size * 16 + kp * 32);
+      const uint16_t* stream = w + j * k_size * 16 + kp * 32;
+      PrefetchStream(stream, prefetch, pair_bytes);
+      wv[j] = (__m512bh)_mm512_load_si512(stream);
     }
 #pragma GCC unroll 16
     for (int m = 0; m < MR; ++m) {
@@ -132,10 +170,14 @@ TGI_TARGET_AVX512 void TileBf16Widen(const LinearArgs& a, int64_t pair, int64_t 
 #pragma GCC unroll 4
     for (int j = 0; j < NP; ++j) acc[m][j] = _mm512_setzero_ps();
   }
+  const Prefetch prefetch = PrefetchFor(a, m0);
+  const int64_t pair_bytes = 32 * k_size * 2;
   for (int64_t k = 0; k < k_size; k += 2) {
 #pragma GCC unroll 4
     for (int j = 0; j < NP; ++j) {
-      const __m512i pairs = _mm512_load_si512(w + j * k_size * 16 + k * 16);
+      const uint16_t* stream = w + j * k_size * 16 + k * 16;
+      PrefetchStream(stream, prefetch, pair_bytes);
+      const __m512i pairs = _mm512_load_si512(stream);
       const __m512 even = _mm512_castsi512_ps(_mm512_slli_epi32(pairs, 16));
       const __m512 odd = _mm512_castsi512_ps(_mm512_and_si512(pairs, high));
 #pragma GCC unroll 16
@@ -189,11 +231,21 @@ void DispatchRows(int64_t rows, const LinearArgs& a, int64_t pair, int64_t m0) {
 
 template <Kind kind>
 void Pairs(const LinearArgs& a, int64_t first, int64_t last) {
-  if (a.m <= 6) {
-    // One row tile; two panel pairs at a time keep 4 weight streams in flight.
+  if (a.m <= kWideRows) {
+    // Two panel pairs at a time keep four weight streams in flight; row tiles of at most 6.
+    const int64_t tiles = (a.m + 5) / 6;
+    const int64_t rows = (a.m + tiles - 1) / tiles;
     int64_t pair = first;
-    for (; pair + 2 <= last; pair += 2) DispatchRows<kind, 4>(a.m, a, pair, 0);
-    if (pair < last) DispatchRows<kind, 2>(a.m, a, pair, 0);
+    for (; pair + 2 <= last; pair += 2) {
+      for (int64_t m0 = 0; m0 < a.m; m0 += rows) {
+        DispatchRows<kind, 4>(std::min(rows, a.m - m0), a, pair, m0);
+      }
+    }
+    if (pair < last) {
+      for (int64_t m0 = 0; m0 < a.m; m0 += rows) {
+        DispatchRows<kind, 2>(std::min(rows, a.m - m0), a, pair, m0);
+      }
+    }
     return;
   }
   // Row tiles of at most 14, as even as possible; each pair's panels stay in L1/L2 across them.
