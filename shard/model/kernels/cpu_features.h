@@ -11,7 +11,7 @@ enum class Isa {
   kGeneric = 0,     // portable C++ (auto-vectorised; AVX2 clones where the CPU has AVX2)
   kAvx2 = 1,        // AVX2 + FMA
   kAvx512 = 2,      // AVX-512 F/BW/VL/DQ
-  kAvx512Bf16 = 3,  // AVX-512 + avx512_bf16 (vdpbf16ps)
+  kAvx512Bf16 = 3,  // AVX-512 + avx512_bf16 (detected; the kernels run their AVX-512 path)
 };
 
 // The best ISA of this CPU.

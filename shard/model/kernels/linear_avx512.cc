@@ -1,11 +1,13 @@
 // The AVX-512 tiles of packed_linear: MR rows x NP panels of accumulators in zmm registers, one
 // pass over k. float32 weights: broadcast x[m, k], FMA with the panel's 16 lanes. bfloat16
-// weights: vdpbf16ps on k pairs (x rounded to bfloat16) where the CPU has avx512_bf16, else the
-// pairs widened to float32 (two FMAs, x kept in float32).
+// weights: each k pair widened to float32 with a shift and a mask (two FMAs, x kept in float32);
+// for many rows a pair is widened once into a buffer the float32 tiles read.
 #include <immintrin.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <new>
+#include <vector>
 
 #include "shard/model/kernels/linear_internal.h"
 #include "shard/model/kernels/vec_math.h"
@@ -13,7 +15,23 @@
 namespace tgi::shard::kernels::internal {
 namespace {
 
-enum class Kind { kF32, kBf16Dp, kBf16Widen };
+enum class Kind { kF32, kBf16Widen };
+
+// A grow-only 64-byte aligned float buffer per thread (the float32 tiles use aligned loads).
+float* ThreadBuffer(size_t floats) {
+  struct Buffer {
+    float* data = nullptr;
+    size_t size = 0;
+    ~Buffer() { ::operator delete(data, std::align_val_t{64}); }
+  };
+  thread_local Buffer buffer;
+  if (buffer.size < floats) {
+    ::operator delete(buffer.data, std::align_val_t{64});
+    buffer.data = static_cast<float*>(::operator new(floats * sizeof(float), std::align_val_t{64}));
+    buffer.size = floats;
+  }
+  return buffer.data;
+}
 
 // Up to this many rows one tile, 4 panels wide, covers every row (more weight streams in flight).
 constexpr int64_t kWideRows = 6;
@@ -88,7 +106,7 @@ TGI_TARGET_AVX512 inline void PrefetchStream(const void* stream, Prefetch mode,
 
 // The prefetch a tile at row m0 issues.
 inline Prefetch PrefetchFor(const LinearArgs& a, int64_t m0) {
-  if (m0 != 0) return Prefetch::kNone;
+  if (m0 != 0 || a.widened_pair != nullptr) return Prefetch::kNone;
   return a.m <= kWideRows ? Prefetch::kAhead : Prefetch::kNextPair;
 }
 
@@ -96,7 +114,8 @@ inline Prefetch PrefetchFor(const LinearArgs& a, int64_t m0) {
 template <int MR, int NP>
 TGI_TARGET_AVX512 void TileF32(const LinearArgs& a, int64_t pair, int64_t m0) {
   const int64_t k_size = a.k;
-  const float* w = static_cast<const float*>(a.w) + pair * 32 * k_size;
+  const float* w = a.widened_pair != nullptr ? a.widened_pair
+                                             : static_cast<const float*>(a.w) + pair * 32 * k_size;
   const float* x = a.x + m0 * a.ldx;
   const int64_t ldx = a.ldx;
   __m512 acc[MR][NP];
@@ -120,38 +139,6 @@ TGI_TARGET_AVX512 void TileF32(const LinearArgs& a, int64_t pair, int64_t m0) {
       const __m512 xb = _mm512_set1_ps(x[m * ldx + k]);
 #pragma GCC unroll 4
       for (int j = 0; j < NP; ++j) acc[m][j] = _mm512_fmadd_ps(xb, wv[j], acc[m][j]);
-    }
-  }
-  Finish<MR, NP>(acc, a, pair, m0);
-}
-
-template <int MR, int NP>
-TGI_TARGET_AVX512BF16 void TileBf16Dp(const LinearArgs& a, int64_t pair, int64_t m0) {
-  const int64_t k_size = a.k;
-  const uint16_t* w = static_cast<const uint16_t*>(a.w) + pair * 32 * k_size;
-  const auto* x = reinterpret_cast<const int32_t*>(a.x_bf16 + m0 * a.ldx_bf16);
-  const int64_t ldx = a.ldx_bf16 / 2;
-  __m512 acc[MR][NP];
-#pragma GCC unroll 16
-  for (int m = 0; m < MR; ++m) {
-#pragma GCC unroll 4
-    for (int j = 0; j < NP; ++j) acc[m][j] = _mm512_setzero_ps();
-  }
-  const Prefetch prefetch = PrefetchFor(a, m0);
-  const int64_t pair_bytes = 32 * k_size * 2;
-  for (int64_t kp = 0; kp < k_size / 2; ++kp) {
-    __m512bh wv[NP];
-#pragma GCC unroll 4
-    for (int j = 0; j < NP; ++j) {
-      const uint16_t* stream = w + j * k_size * 16 + kp * 32;
-      PrefetchStream(stream, prefetch, pair_bytes);
-      wv[j] = (__m512bh)_mm512_load_si512(stream);
-    }
-#pragma GCC unroll 16
-    for (int m = 0; m < MR; ++m) {
-      const __m512bh xb = (__m512bh)_mm512_set1_epi32(x[m * ldx + kp]);
-#pragma GCC unroll 4
-      for (int j = 0; j < NP; ++j) acc[m][j] = _mm512_dpbf16_ps(acc[m][j], wv[j], xb);
     }
   }
   Finish<MR, NP>(acc, a, pair, m0);
@@ -194,8 +181,6 @@ template <Kind kind, int MR, int NP>
 void Tile(const LinearArgs& a, int64_t pair, int64_t m0) {
   if constexpr (kind == Kind::kF32) {
     TileF32<MR, NP>(a, pair, m0);
-  } else if constexpr (kind == Kind::kBf16Dp) {
-    TileBf16Dp<MR, NP>(a, pair, m0);
   } else {
     TileBf16Widen<MR, NP>(a, pair, m0);
   }
@@ -229,28 +214,52 @@ void DispatchRows(int64_t rows, const LinearArgs& a, int64_t pair, int64_t m0) {
 #undef TGI_TILE_CASE
 }
 
+// bfloat16 pair `pair` of `a` widened to float32 panels [2][K][16] in `out` (and the next pair
+// prefetched into L2).
+TGI_TARGET_AVX512 void WidenPair(const LinearArgs& a, int64_t pair, float* out) {
+  const int64_t k_size = a.k;
+  const uint16_t* w = static_cast<const uint16_t*>(a.w) + pair * 32 * k_size;
+  const __m512i high = _mm512_set1_epi32(static_cast<int32_t>(0xffff0000u));
+  for (int64_t j = 0; j < 2; ++j) {
+    for (int64_t k = 0; k < k_size; k += 2) {
+      const uint16_t* stream = w + j * k_size * 16 + k * 16;
+      _mm_prefetch(reinterpret_cast<const char*>(stream) + 32 * k_size * 2, _MM_HINT_T1);
+      const __m512i pairs = _mm512_load_si512(stream);
+      float* dst = out + (j * k_size + k) * 16;
+      // Lane l holds (W[l, k], W[l, k + 1]): even k in the low half, odd k in the high half.
+      _mm512_store_ps(dst, _mm512_castsi512_ps(_mm512_slli_epi32(pairs, 16)));
+      _mm512_store_ps(dst + 16, _mm512_castsi512_ps(_mm512_and_si512(pairs, high)));
+    }
+  }
+}
+
 template <Kind kind>
 void Pairs(const LinearArgs& a, int64_t first, int64_t last) {
   if (a.m <= kWideRows) {
-    // Two panel pairs at a time keep four weight streams in flight; row tiles of at most 6.
-    const int64_t tiles = (a.m + 5) / 6;
-    const int64_t rows = (a.m + tiles - 1) / tiles;
+    // One row tile; two panel pairs at a time keep four weight streams in flight.
     int64_t pair = first;
-    for (; pair + 2 <= last; pair += 2) {
-      for (int64_t m0 = 0; m0 < a.m; m0 += rows) {
-        DispatchRows<kind, 4>(std::min(rows, a.m - m0), a, pair, m0);
-      }
-    }
-    if (pair < last) {
-      for (int64_t m0 = 0; m0 < a.m; m0 += rows) {
-        DispatchRows<kind, 2>(std::min(rows, a.m - m0), a, pair, m0);
-      }
-    }
+    for (; pair + 2 <= last; pair += 2) DispatchRows<kind, 4>(a.m, a, pair, 0);
+    if (pair < last) DispatchRows<kind, 2>(a.m, a, pair, 0);
     return;
   }
   // Row tiles of at most 14, as even as possible; each pair's panels stay in L1/L2 across them.
   const int64_t tiles = (a.m + 13) / 14;
   const int64_t rows = (a.m + tiles - 1) / tiles;
+  if constexpr (kind != Kind::kF32) {
+    // Many rows: widen each bfloat16 pair once and run the float32 tiles on it, the widening paid
+    // once for all row tiles. The same FMAs in the same order as TileBf16Widen: a row's result
+    // does not depend on how many rows there are.
+    float* widened = ThreadBuffer(static_cast<size_t>(32 * a.k));
+    LinearArgs f32 = a;
+    f32.widened_pair = widened;
+    for (int64_t pair = first; pair < last; ++pair) {
+      WidenPair(a, pair, widened);
+      for (int64_t m0 = 0; m0 < a.m; m0 += rows) {
+        DispatchRows<Kind::kF32, 2>(std::min(rows, a.m - m0), f32, pair, m0);
+      }
+    }
+    return;
+  }
   for (int64_t pair = first; pair < last; ++pair) {
     for (int64_t m0 = 0; m0 < a.m; m0 += rows) {
       DispatchRows<kind, 2>(std::min(rows, a.m - m0), a, pair, m0);
@@ -260,11 +269,9 @@ void Pairs(const LinearArgs& a, int64_t first, int64_t last) {
 
 }  // namespace
 
-void LinearPairsAvx512(const LinearArgs& args, int64_t first, int64_t last, bool dpbf16) {
+void LinearPairsAvx512(const LinearArgs& args, int64_t first, int64_t last) {
   if (!args.bf16_weights) {
     Pairs<Kind::kF32>(args, first, last);
-  } else if (dpbf16) {
-    Pairs<Kind::kBf16Dp>(args, first, last);
   } else {
     Pairs<Kind::kBf16Widen>(args, first, last);
   }

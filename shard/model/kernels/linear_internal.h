@@ -10,10 +10,8 @@ namespace tgi::shard::kernels::internal {
 
 struct LinearArgs {
   const float* x;        // [m, K] float32, row stride ldx
-  const uint16_t* x_bf16;  // [m, K] bfloat16 copy (stride ldx_bf16) for vdpbf16ps, or null
   int64_t m;
   int64_t ldx;
-  int64_t ldx_bf16;
   int64_t k;
   const void* w;       // the packed panels
   const float* bias;   // packed bias or null
@@ -22,9 +20,12 @@ struct LinearArgs {
   int64_t ldo;
   Epilogue epilogue;
   bool bf16_weights;
+  // Set by the bfloat16 path of many rows: the current pair, widened to float32 panels
+  // ([2][K][16]), which the float32 tiles read instead of w.
+  const float* widened_pair = nullptr;
 };
 
-void LinearPairsAvx512(const LinearArgs& args, int64_t first, int64_t last, bool dpbf16);
+void LinearPairsAvx512(const LinearArgs& args, int64_t first, int64_t last);
 void LinearPairsGeneric(const LinearArgs& args, int64_t first, int64_t last);
 
 }  // namespace tgi::shard::kernels::internal

@@ -21,15 +21,6 @@ constexpr int64_t kSerialMacs = 1 << 16;
 
 int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-void ConvertRowsToBf16(const float* x, int64_t m, int64_t ldx, int64_t k, uint16_t* out) {
-  at::parallel_for(0, m, std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(k, 1)),
-                   [&](int64_t begin, int64_t end) {
-                     for (int64_t i = begin; i < end; ++i) {
-                       for (int64_t j = 0; j < k; ++j) out[i * k + j] = FloatToBf16(x[i * ldx + j]);
-                     }
-                   });
-}
-
 }  // namespace
 
 absl::Status PackedWeight::Allocate(int64_t n, int64_t k, at::ScalarType dtype, bool gate_up) {
@@ -163,18 +154,10 @@ void Linear(const float* x, int64_t m, int64_t ldx, const PackedWeight& w, float
               "Linear: kSiluMul goes with PackGateUp weights, and only with them");
   isa = Supported(isa);
   const bool bf16 = w.dtype() == at::kBFloat16;
-  const bool dpbf16 = bf16 && isa == Isa::kAvx512Bf16;
   const int64_t k = w.in_features();
-  thread_local std::vector<uint16_t> x_bf16;
-  if (dpbf16) {
-    x_bf16.resize(static_cast<size_t>(m * k));
-    ConvertRowsToBf16(x, m, ldx, k, x_bf16.data());
-  }
   const internal::LinearArgs args{.x = x,
-                                  .x_bf16 = dpbf16 ? x_bf16.data() : nullptr,
                                   .m = m,
                                   .ldx = ldx,
-                                  .ldx_bf16 = k,
                                   .k = k,
                                   .w = w.data(),
                                   .bias = w.bias(),
@@ -186,7 +169,7 @@ void Linear(const float* x, int64_t m, int64_t ldx, const PackedWeight& w, float
   const int64_t pairs = w.panels() / 2;
   auto run = [&](int64_t first, int64_t last) {
     if (isa >= Isa::kAvx512) {
-      internal::LinearPairsAvx512(args, first, last, dpbf16);
+      internal::LinearPairsAvx512(args, first, last);
     } else {
       internal::LinearPairsGeneric(args, first, last);
     }

@@ -8,8 +8,6 @@
 
 #define TGI_TARGET_AVX2 __attribute__((target("avx2,fma,f16c")))
 #define TGI_TARGET_AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq")))
-#define TGI_TARGET_AVX512BF16 \
-  __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
 
 namespace tgi::shard::kernels::internal {
 
