@@ -35,6 +35,8 @@ float* ThreadBuffer(size_t floats) {
 
 // Up to this many rows one tile, 4 panels wide, covers every row (more weight streams in flight).
 constexpr int64_t kWideRows = 6;
+// Up to this many rows one tile covers every row: each weight byte is read once, from DRAM.
+constexpr int64_t kTileRows = 14;
 
 TGI_TARGET_AVX512 inline __mmask16 ColumnMask(int64_t valid) {
   return valid >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << valid) - 1);
@@ -107,7 +109,7 @@ TGI_TARGET_AVX512 inline void PrefetchStream(const void* stream, Prefetch mode,
 // The prefetch a tile at row m0 issues.
 inline Prefetch PrefetchFor(const LinearArgs& a, int64_t m0) {
   if (m0 != 0 || a.widened_pair != nullptr) return Prefetch::kNone;
-  return a.m <= kWideRows ? Prefetch::kAhead : Prefetch::kNextPair;
+  return a.m <= kTileRows ? Prefetch::kAhead : Prefetch::kNextPair;
 }
 
 
@@ -242,8 +244,12 @@ void Pairs(const LinearArgs& a, int64_t first, int64_t last) {
     if (pair < last) DispatchRows<kind, 2>(a.m, a, pair, 0);
     return;
   }
+  if (a.m <= kTileRows) {
+    for (int64_t pair = first; pair < last; ++pair) DispatchRows<kind, 2>(a.m, a, pair, 0);
+    return;
+  }
   // Row tiles of at most 14, as even as possible; each pair's panels stay in L1/L2 across them.
-  const int64_t tiles = (a.m + 13) / 14;
+  const int64_t tiles = (a.m + kTileRows - 1) / kTileRows;
   const int64_t rows = (a.m + tiles - 1) / tiles;
   if constexpr (kind != Kind::kF32) {
     // Many rows: widen each bfloat16 pair once and run the float32 tiles on it, the widening paid
