@@ -43,8 +43,8 @@ std::string ConfigJson(const ModelShape& s) {
   return absl::StrCat(R"({"architectures": ["LlamaForCausalLM"], "model_type": "llama", )",
                       R"("hidden_size": )", s.hidden, R"(, "intermediate_size": )", s.intermediate,
                       R"(, "num_attention_heads": )", s.heads, R"(, "num_hidden_layers": )",
-                      s.layers, R"(, "num_key_value_heads": )", s.kv_heads,
-                      R"(, "vocab_size": )", s.vocab, R"(, "max_position_embeddings": 2048, )",
+                      s.layers, R"(, "num_key_value_heads": )", s.kv_heads, R"(, "vocab_size": )",
+                      s.vocab, R"(, "max_position_embeddings": 2048, )",
                       R"("rms_norm_eps": 1e-05, "rope_theta": 10000.0, "tie_word_embeddings": )",
                       s.tied ? "true" : "false",
                       R"(, "bos_token_id": 1, "eos_token_id": 2, "torch_dtype": "float32"})");

@@ -11,7 +11,6 @@
 #include "shard/model/kernels/mapped_buffer.h"
 #include "shard/model/kernels/packed_linear.h"
 
-
 namespace tgi::bench {
 namespace {
 
@@ -41,8 +40,8 @@ float SumPortable(const float* data, int64_t n) {
 }  // namespace
 
 double MeasureReadBandwidth(int64_t bytes, int repeats) {
-  auto buffer = *shard::kernels::MappedBuffer::Allocate(static_cast<size_t>(bytes),
-                                                        shard::kernels::MappedBuffer::Kind::kWeights);
+  auto buffer = *shard::kernels::MappedBuffer::Allocate(
+      static_cast<size_t>(bytes), shard::kernels::MappedBuffer::Kind::kWeights);
   auto* data = static_cast<float*>(buffer.data());
   const int64_t n = bytes / 4;
   at::parallel_for(0, n, 1 << 20, [&](int64_t b, int64_t e) {
@@ -90,6 +89,19 @@ double MeasureSgemmPeak(int64_t n, int repeats, int threads) {
   for (int r = 0; r < repeats; ++r) {
     const auto start = std::chrono::steady_clock::now();
     run();
+    best = std::max(best, 2.0 * n * n * n / Seconds(start));
+  }
+  return best;
+}
+
+double MeasureTorchBf16Gemm(int64_t n, int repeats) {
+  at::Tensor a = at::randn({n, n}).to(at::kBFloat16);
+  at::Tensor b = at::randn({n, n}).to(at::kBFloat16);
+  at::Tensor c = at::mm(a, b);
+  double best = 0;
+  for (int r = 0; r < repeats; ++r) {
+    const auto start = std::chrono::steady_clock::now();
+    at::mm_out(c, a, b);
     best = std::max(best, 2.0 * n * n * n / Seconds(start));
   }
   return best;

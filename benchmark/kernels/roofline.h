@@ -12,6 +12,8 @@ namespace tgi::bench {
 double MeasureReadBandwidth(int64_t bytes, int repeats);
 // Best of `repeats` n x n x n sgemms through libtorch (OpenBLAS), in FLOP/s.
 double MeasureSgemmPeak(int64_t n, int repeats, int threads);
+// Best of `repeats` n x n x n bfloat16 matmuls through libtorch (its own CPU path), in FLOP/s.
+double MeasureTorchBf16Gemm(int64_t n, int repeats);
 // Best of `repeats` packed Linear calls [m, k] x [n, k]^T in FLOP/s; bf16 weights if `bf16`.
 double MeasurePackedGemm(int64_t m, int64_t n, int64_t k, bool bf16, int repeats);
 

@@ -4,8 +4,8 @@
 // prefill rate of a long one, and decode tokens/s at several batch sizes, each printed with its
 // ratio to the roofline (bandwidth / weight bytes per step, or sgemm peak / FLOPs per token).
 #include <ATen/ATen.h>
-#include <malloc.h>
 #include <c10/core/InferenceMode.h>
+#include <malloc.h>
 
 #include <algorithm>
 #include <chrono>
@@ -82,11 +82,15 @@ int Run(const Flags& flags) {
   if (!flags.skip_roofline) {
     if (bandwidth == 0) bandwidth = MeasureReadBandwidth(int64_t{2} << 30, 5);
     if (sgemm == 0) sgemm = MeasureSgemmPeak(2048, 5, threads.threads);
-    std::printf("roofline: read bandwidth %.1f GB/s (2 GiB buffer), OpenBLAS sgemm %.1f GFLOP/s "
-                "(2048^3)\n", bandwidth / 1e9, sgemm / 1e9);
+    std::printf(
+        "roofline: read bandwidth %.1f GB/s (2 GiB buffer), OpenBLAS sgemm %.1f GFLOP/s "
+        "(2048^3)\n",
+        bandwidth / 1e9, sgemm / 1e9);
     std::printf("packed linear 512x2048x2048: float32 %.1f GFLOP/s, bfloat16 %.1f GFLOP/s\n",
                 MeasurePackedGemm(512, 2048, 2048, false, 3) / 1e9,
                 MeasurePackedGemm(512, 2048, 2048, true, 3) / 1e9);
+    std::printf("libtorch bfloat16 matmul 1024^3: %.1f GFLOP/s\n",
+                MeasureTorchBf16Gemm(1024, 3) / 1e9);
   }
   absl::StatusOr<ModelShape> shape = ShapeNamed(flags.model);
   if (!shape.ok()) return std::fprintf(stderr, "%s\n", shape.status().ToString().c_str()), 2;
@@ -102,15 +106,15 @@ int Run(const Flags& flags) {
   const double weight_bytes = static_cast<double>((*model)->weight_bytes());
   const int64_t vocab = (*model)->config().vocab_size;
   std::printf("model: %s %s, KV %s, %.1f MB of weights per step, loaded in %.2f s\n",
-              flags.model.c_str(), flags.dtype.c_str(),
-              c10::toString((*model)->kv_cache_dtype()), weight_bytes / 1e6, Seconds(load_start));
+              flags.model.c_str(), flags.dtype.c_str(), c10::toString((*model)->kv_cache_dtype()),
+              weight_bytes / 1e6, Seconds(load_start));
 
   shard::EngineOptions options;
   options.skip_tokenizer = true;
   options.buckets.max_total_tokens = 4096;
   const int64_t max_rows = *std::max_element(flags.rows.begin(), flags.rows.end());
-  options.kv_cache_blocks =
-      max_rows * shard::BlocksFor(flags.prompt + flags.steps + 4) + shard::BlocksFor(flags.prefill) + 8;
+  options.kv_cache_blocks = max_rows * shard::BlocksFor(flags.prompt + flags.steps + 4) +
+                            shard::BlocksFor(flags.prefill) + 8;
   Engine engine(std::move(*model), nullptr, options);
   const shard::LlamaModel& m = engine.model();
   uint64_t next_id = 1;
@@ -140,14 +144,16 @@ int Run(const Flags& flags) {
   // Every prompt token runs every layer; lm_head only for the last one.
   const shard::ModelConfig& c = m.config();
   const double lm_head = 2.0 * c.vocab_size * c.hidden_size;
-  const double prefill_flops = (FlopsPerToken(m, flags.prefill / 2.0) - lm_head) * flags.prefill + lm_head;
+  const double prefill_flops =
+      (FlopsPerToken(m, flags.prefill / 2.0) - lm_head) * flags.prefill + lm_head;
   std::printf("prefill, %lld tokens: %.1f ms, %.0f tokens/s, %.1f GFLOP/s = %.0f%% of sgemm peak\n",
               static_cast<long long>(flags.prefill), prefill_s * 1e3, flags.prefill / prefill_s,
               prefill_flops / prefill_s / 1e9, 100.0 * prefill_flops / prefill_s / sgemm);
 
   for (int64_t rows : flags.rows) {
     std::vector<RequestSpec> requests;
-    for (int64_t r = 0; r < rows; ++r) requests.push_back(Request(next_id + r, flags.prompt, flags.steps + 2, vocab));
+    for (int64_t r = 0; r < rows; ++r)
+      requests.push_back(Request(next_id + r, flags.prompt, flags.steps + 2, vocab));
     const uint64_t batch_id = next_id;
     next_id += rows;
     auto started = engine.Prefill(batch_id, std::move(requests));
@@ -168,11 +174,12 @@ int Run(const Flags& flags) {
     const double bandwidth_roof = static_cast<double>(rows) * bandwidth / weight_bytes;
     const double compute_roof = sgemm / FlopsPerToken(m, context);
     const double roof = std::min(bandwidth_roof, compute_roof);
-    std::printf("decode, %3lld rows: %8.1f tokens/s, %6.2f ms/step (forward %.2f), roofline %.0f "
-                "(%s) -> %.0f%%\n",
-                static_cast<long long>(rows), tokens_per_s, seconds / flags.steps * 1e3,
-                forward_ns / flags.steps / 1e6, roof,
-                bandwidth_roof < compute_roof ? "bandwidth" : "compute", 100.0 * tokens_per_s / roof);
+    std::printf(
+        "decode, %3lld rows: %8.1f tokens/s, %6.2f ms/step (forward %.2f), roofline %.0f "
+        "(%s) -> %.0f%%\n",
+        static_cast<long long>(rows), tokens_per_s, seconds / flags.steps * 1e3,
+        forward_ns / flags.steps / 1e6, roof,
+        bandwidth_roof < compute_roof ? "bandwidth" : "compute", 100.0 * tokens_per_s / roof);
   }
   return 0;
 }
@@ -190,7 +197,8 @@ int main(int argc, char** argv) {
   app.add_option("--dtype", flags.dtype, "float32 or bfloat16")->capture_default_str();
   app.add_option("--kv-cache-dtype", flags.kv_cache_dtype, "auto, float32 or bfloat16");
   app.add_option("--rows", flags.rows, "decode batch sizes")->delimiter(',');
-  app.add_option("--prompt", flags.prompt, "prompt tokens (TTFT and decode)")->capture_default_str();
+  app.add_option("--prompt", flags.prompt, "prompt tokens (TTFT and decode)")
+      ->capture_default_str();
   app.add_option("--steps", flags.steps, "timed decode steps")->capture_default_str();
   app.add_option("--prefill", flags.prefill, "long prompt tokens")->capture_default_str();
   app.add_option("--threads", flags.threads, "threads (0: the affinity mask)");

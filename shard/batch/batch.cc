@@ -13,9 +13,9 @@ namespace tgi::shard {
 namespace {
 
 uint64_t NanosSince(std::chrono::steady_clock::time_point start) {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                   std::chrono::steady_clock::now() - start)
-                                   .count());
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
+          .count());
 }
 
 }  // namespace
@@ -70,7 +70,8 @@ absl::StatusOr<std::unique_ptr<Batch>> Batch::Prefill(uint64_t id,
   ForwardBatch forward;
   for (const PreparedRequest& request : requests) {
     const auto length = static_cast<int64_t>(request.prompt_ids.size());
-    const int64_t positions = length + std::max<int64_t>(request.spec.stopping.max_new_tokens, 1) - 1;
+    const int64_t positions =
+        length + std::max<int64_t>(request.spec.stopping.max_new_tokens, 1) - 1;
     absl::StatusOr<BlockTable> table = BlockTable::Allocate(*context.pool, positions);
     if (!table.ok()) {
       return absl::ResourceExhaustedError(absl::StrCat("cannot admit batch ", id, " (", n,
@@ -79,9 +80,10 @@ absl::StatusOr<std::unique_ptr<Batch>> Batch::Prefill(uint64_t id,
     tables.push_back(std::move(*table));
     forward.input_ids.insert(forward.input_ids.end(), request.prompt_ids.begin(),
                              request.prompt_ids.end());
-    forward.rows.push_back(
-        {.context = 0, .new_tokens = length, .blocks = tables.back().blocks(),
-         .all_logits = request.spec.prefill_logprobs});
+    forward.rows.push_back({.context = 0,
+                            .new_tokens = length,
+                            .blocks = tables.back().blocks(),
+                            .all_logits = request.spec.prefill_logprobs});
   }
   for (int64_t r = 0; r < n; ++r) {
     const std::vector<int32_t>& prompt = requests[r].prompt_ids;
@@ -106,8 +108,8 @@ absl::StatusOr<std::unique_ptr<Batch>> Batch::Prefill(uint64_t id,
     next += forward.rows[r].all_logits ? forward.rows[r].new_tokens : 1;
     last_logit[r] = next - 1;
   }
-  const at::Tensor last = next == n ? logits
-                                    : logits.index_select(0, at::tensor(last_logit, at::kLong));
+  const at::Tensor last =
+      next == n ? logits : logits.index_select(0, at::tensor(last_logit, at::kLong));
   absl::StatusOr<std::vector<ChosenToken>> chosen = batch->sampling_.ChooseLive(last);
   if (!chosen.ok()) return chosen.status();
 
@@ -212,11 +214,12 @@ absl::Status Batch::Decode(const BatchContext& context, StepResult* out) {
   for (const auto& row : rows_) {
     if (!row) continue;
     if (row->cached >= row->blocks.capacity()) {
-      return absl::InternalError(absl::StrCat("request ", row->request_id,
-                                              " has no room for its next token"));
+      return absl::InternalError(
+          absl::StrCat("request ", row->request_id, " has no room for its next token"));
     }
     forward.input_ids.push_back(row->ids.back());
-    forward.rows.push_back({.context = row->cached, .new_tokens = 1, .blocks = row->blocks.blocks()});
+    forward.rows.push_back(
+        {.context = row->cached, .new_tokens = 1, .blocks = row->blocks.blocks()});
   }
   if (forward.rows.empty()) return absl::OkStatus();
 

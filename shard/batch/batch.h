@@ -86,7 +86,7 @@ class Batch {
     size_t read_offset = 0;
     StoppingCriteria stopping;
     uint32_t top_n_tokens = 0;
-    BlockTable blocks;  // positions [0, prompt + max_new_tokens - 1)
+    BlockTable blocks;   // positions [0, prompt + max_new_tokens - 1)
     int64_t cached = 0;  // positions whose K/V are in the cache
 
     int64_t Generated() const { return static_cast<int64_t>(ids.size()) - prompt_length; }

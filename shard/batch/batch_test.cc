@@ -1,14 +1,13 @@
 // The batch layer over the paged KV pool, through the Engine on stories260K: Concatenate and
 // Filter move no K/V (each request keeps its block table), finished and filtered requests free
 // their blocks at once, and a prefill the pool cannot hold is refused cleanly.
-#include "shard/batch/engine.h"
-
 #include <gtest/gtest.h>
 
 #include <map>
 #include <memory>
 #include <vector>
 
+#include "shard/batch/engine.h"
 #include "shard/model/testing/oracle.h"
 
 namespace tgi::shard {
@@ -88,7 +87,8 @@ TEST_F(BatchTest, MaxTokensCountsCachedAndRemainingPositions) {
 
 TEST(BatchAdmissionTest, RefusesWhatThePoolCannotHoldAndKeepsServing) {
   std::unique_ptr<Engine> engine = BatchTest::MakeEngine(3);
-  absl::StatusOr<StepResult> big = engine->Prefill(1, {Request(1, "Zoo", 30), Request(2, "Zoo", 30)});
+  absl::StatusOr<StepResult> big =
+      engine->Prefill(1, {Request(1, "Zoo", 30), Request(2, "Zoo", 30)});
   ASSERT_FALSE(big.ok());
   EXPECT_EQ(big.status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(engine->pool()->free_blocks(), 3);  // nothing taken

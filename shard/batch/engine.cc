@@ -66,7 +66,8 @@ Engine::Engine(std::unique_ptr<LlamaModel> model, std::unique_ptr<common::Tokeni
   if (tokenizer_ != nullptr) {
     for (int32_t id : tokenizer_->eos_token_ids()) context_.eos_token_ids.push_back(id);
   }
-  const int64_t blocks = options_.kv_cache_blocks > 0 ? options_.kv_cache_blocks : BlocksFromMemory();
+  const int64_t blocks =
+      options_.kv_cache_blocks > 0 ? options_.kv_cache_blocks : BlocksFromMemory();
   if (absl::Status status = CreatePool(blocks); !status.ok()) {
     spdlog::error("no KV cache: {}", std::string(status.message()));
   }
@@ -254,6 +255,24 @@ absl::StatusOr<uint32_t> Engine::Warmup(std::vector<std::vector<RequestSpec>> ba
   // Warmup batches get ids of their own so that they never collide with the router's.
   constexpr uint64_t kFirstWarmupId = std::numeric_limits<uint64_t>::max() - (1 << 20);
   ClearCache(std::nullopt);
+  // On CPU nothing is compiled or captured per shape: only the batch that needs the most
+  // positions runs (it checks that the largest shape fits), the others would only cost time.
+  if (model_->device().is_cpu() && batches.size() > 1) {
+    auto positions = [](const std::vector<RequestSpec>& requests) {
+      int64_t total = 0;
+      for (const RequestSpec& r : requests) total += r.truncate + r.stopping.max_new_tokens;
+      return total;
+    };
+    auto largest = std::max_element(batches.begin(), batches.end(),
+                                    [&](const auto& a, const auto& b) {
+                                      return positions(a) < positions(b);
+                                    });
+    spdlog::info("warmup on CPU: running the largest of {} batches ({} requests)", batches.size(),
+                 largest->size());
+    std::vector<std::vector<RequestSpec>> kept;
+    kept.push_back(std::move(*largest));
+    batches = std::move(kept);
+  }
   std::optional<uint64_t> running;
   uint64_t next_id = kFirstWarmupId;
   for (std::vector<RequestSpec>& requests : batches) {

@@ -44,7 +44,8 @@ class Engine {
   // Drops one batch, or all of them.
   void ClearCache(std::optional<uint64_t> batch_id);
 
-  // Runs every batch through prefill, decode and concatenation so each shape has run once, frees
+  // Runs every batch through prefill, decode and concatenation so each shape has run once (on
+  // CPU, where nothing is compiled per shape, only the batch needing the most positions), frees
   // everything, re-sizes the KV pool to memory_fraction of the memory then free, and returns how
   // many tokens it holds (whole blocks).
   absl::StatusOr<uint32_t> Warmup(std::vector<std::vector<RequestSpec>> batches);

@@ -15,8 +15,8 @@ absl::StatusOr<std::unique_ptr<KvPool>> KvPool::Create(const kernels::PagedKv& l
         absl::StrCat("a KV pool needs between 1 and 2^31 - 1 blocks, not ", num_blocks));
   }
   if (layout.dtype != at::kFloat && layout.dtype != at::kBFloat16) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("KV cache dtype must be float32 or bfloat16, not ", c10::toString(layout.dtype)));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "KV cache dtype must be float32 or bfloat16, not ", c10::toString(layout.dtype)));
   }
   std::unique_ptr<KvPool> pool(new KvPool());
   pool->view_ = layout;
@@ -34,9 +34,9 @@ absl::StatusOr<std::unique_ptr<KvPool>> KvPool::Create(const kernels::PagedKv& l
 
 absl::StatusOr<std::vector<int32_t>> KvPool::Allocate(int64_t n) {
   if (n < 0 || n > free_blocks()) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "not enough KV cache: ", n, " blocks of ", kernels::kBlockSize, " tokens needed, ",
-        free_blocks(), " of ", num_blocks(), " free"));
+    return absl::ResourceExhaustedError(absl::StrCat("not enough KV cache: ", n, " blocks of ",
+                                                     kernels::kBlockSize, " tokens needed, ",
+                                                     free_blocks(), " of ", num_blocks(), " free"));
   }
   std::vector<int32_t> blocks(free_.end() - n, free_.end());
   free_.resize(free_.size() - static_cast<size_t>(n));

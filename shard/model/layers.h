@@ -14,7 +14,8 @@ namespace tgi::shard {
 class RotaryEmbedding {
  public:
   RotaryEmbedding() = default;
-  RotaryEmbedding(int64_t head_dim, double theta, const RopeScaling& scaling, int64_t max_positions);
+  RotaryEmbedding(int64_t head_dim, double theta, const RopeScaling& scaling,
+                  int64_t max_positions);
 
   // Inverse frequencies, float32 [head_dim / 2], with linear or llama3 scaling applied.
   static at::Tensor InverseFrequencies(int64_t head_dim, double theta, const RopeScaling& scaling);

@@ -25,8 +25,8 @@ using kernels::PackedWeight;
 
 struct LlamaModel::StepPlan {
   int64_t tokens = 0;
-  std::vector<kernels::TokenPlace> places;   // [tokens]
-  std::vector<kernels::AttentionRow> rows;   // one per batch row
+  std::vector<kernels::TokenPlace> places;  // [tokens]
+  std::vector<kernels::AttentionRow> rows;  // one per batch row
 };
 
 namespace {
@@ -53,12 +53,13 @@ absl::StatusOr<at::ScalarType> ParseDtype(std::string_view std_name) {
 }
 
 absl::StatusOr<std::optional<at::ScalarType>> ParseKvCacheDtype(std::string_view std_name) {
-  const std::string lower = absl::AsciiStrToLower(absl::string_view(std_name.data(), std_name.size()));
+  const std::string lower =
+      absl::AsciiStrToLower(absl::string_view(std_name.data(), std_name.size()));
   if (lower.empty() || lower == "auto") return std::optional<at::ScalarType>();
   if (lower == "float32") return std::optional<at::ScalarType>(at::kFloat);
   if (lower == "bfloat16") return std::optional<at::ScalarType>(at::kBFloat16);
-  return absl::InvalidArgumentError(absl::StrCat(
-      "unsupported KV cache dtype '", lower, "' (supported: auto, float32, bfloat16)"));
+  return absl::InvalidArgumentError(absl::StrCat("unsupported KV cache dtype '", lower,
+                                                 "' (supported: auto, float32, bfloat16)"));
 }
 
 absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const std::filesystem::path& model_dir,
@@ -97,10 +98,10 @@ absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(
   const int world_size = options.world_size;
   if (config.num_key_value_heads % world_size != 0 || config.intermediate_size % world_size != 0 ||
       config.num_attention_heads % config.num_key_value_heads != 0 || config.head_dim % 2 != 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "unsupported head layout: ", config.num_attention_heads, " heads, ",
-        config.num_key_value_heads, " KV heads, head_dim ", config.head_dim, ", world_size ",
-        world_size));
+    return absl::InvalidArgumentError(
+        absl::StrCat("unsupported head layout: ", config.num_attention_heads, " heads, ",
+                     config.num_key_value_heads, " KV heads, head_dim ", config.head_dim,
+                     ", world_size ", world_size));
   }
   model->local_heads_ = config.num_attention_heads / world_size;
   model->local_kv_heads_ = config.num_key_value_heads / world_size;
@@ -154,8 +155,8 @@ absl::Status LlamaModel::LoadWeights(const SafetensorsCheckpoint& checkpoint, in
   return absl::OkStatus();
 }
 
-absl::Status LlamaModel::LoadLayer(const SafetensorsCheckpoint& checkpoint, int64_t index,
-                                   int rank, int world_size) {
+absl::Status LlamaModel::LoadLayer(const SafetensorsCheckpoint& checkpoint, int64_t index, int rank,
+                                   int world_size) {
   const WeightLoader weights(checkpoint, dtype_, at::kCPU, rank, world_size);
   const int64_t hidden = config_.hidden_size;
   const int64_t q_rows = config_.num_attention_heads * config_.head_dim;
@@ -170,22 +171,28 @@ absl::Status LlamaModel::LoadLayer(const SafetensorsCheckpoint& checkpoint, int6
   layer.input_norm = Float32(input_norm);
   layer.post_norm = Float32(post_norm);
   // Column-parallel (each rank its heads / features), fused into one matmul.
-  TGI_ASSIGN_OR_RETURN(at::Tensor q, weights.ColumnShard(p + "self_attn.q_proj.weight", {q_rows, hidden}));
-  TGI_ASSIGN_OR_RETURN(at::Tensor k, weights.ColumnShard(p + "self_attn.k_proj.weight", {kv_rows, hidden}));
-  TGI_ASSIGN_OR_RETURN(at::Tensor v, weights.ColumnShard(p + "self_attn.v_proj.weight", {kv_rows, hidden}));
+  TGI_ASSIGN_OR_RETURN(at::Tensor q,
+                       weights.ColumnShard(p + "self_attn.q_proj.weight", {q_rows, hidden}));
+  TGI_ASSIGN_OR_RETURN(at::Tensor k,
+                       weights.ColumnShard(p + "self_attn.k_proj.weight", {kv_rows, hidden}));
+  TGI_ASSIGN_OR_RETURN(at::Tensor v,
+                       weights.ColumnShard(p + "self_attn.v_proj.weight", {kv_rows, hidden}));
   TGI_ASSIGN_OR_RETURN(at::Tensor gate,
                        weights.ColumnShard(p + "mlp.gate_proj.weight", {intermediate, hidden}));
   TGI_ASSIGN_OR_RETURN(at::Tensor up,
                        weights.ColumnShard(p + "mlp.up_proj.weight", {intermediate, hidden}));
   // Row-parallel: partial sums that an all-reduce completes; their biases are replicated.
-  TGI_ASSIGN_OR_RETURN(at::Tensor o, weights.RowShard(p + "self_attn.o_proj.weight", {hidden, q_rows}));
+  TGI_ASSIGN_OR_RETURN(at::Tensor o,
+                       weights.RowShard(p + "self_attn.o_proj.weight", {hidden, q_rows}));
   TGI_ASSIGN_OR_RETURN(at::Tensor down,
                        weights.RowShard(p + "mlp.down_proj.weight", {hidden, intermediate}));
   at::Tensor qkv_bias, o_bias, gate_bias, up_bias, down_bias;
   if (config_.attention_bias) {
     TGI_ASSIGN_OR_RETURN(at::Tensor qb, weights.ColumnShard(p + "self_attn.q_proj.bias", {q_rows}));
-    TGI_ASSIGN_OR_RETURN(at::Tensor kb, weights.ColumnShard(p + "self_attn.k_proj.bias", {kv_rows}));
-    TGI_ASSIGN_OR_RETURN(at::Tensor vb, weights.ColumnShard(p + "self_attn.v_proj.bias", {kv_rows}));
+    TGI_ASSIGN_OR_RETURN(at::Tensor kb,
+                         weights.ColumnShard(p + "self_attn.k_proj.bias", {kv_rows}));
+    TGI_ASSIGN_OR_RETURN(at::Tensor vb,
+                         weights.ColumnShard(p + "self_attn.v_proj.bias", {kv_rows}));
     qkv_bias = at::cat({qb, kb, vb}, 0);
     TGI_ASSIGN_OR_RETURN(o_bias, weights.Replicated(p + "self_attn.o_proj.bias", {hidden}));
   }
@@ -235,10 +242,10 @@ absl::Status LlamaModel::Validate(const ForwardBatch& batch, const kernels::Page
     const StepRow& row = batch.rows[r];
     const int64_t end = row.context + row.new_tokens;
     if (row.context < 0 || row.new_tokens < 1 || end > max_positions()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "forward: row ", r, " has context ", row.context, " and ", row.new_tokens,
-          " new tokens; need context >= 0, new tokens >= 1 and at most ", max_positions(),
-          " positions"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("forward: row ", r, " has context ", row.context, " and ", row.new_tokens,
+                       " new tokens; need context >= 0, new tokens >= 1 and at most ",
+                       max_positions(), " positions"));
     }
     const int64_t needed = (end + kernels::kBlockSize - 1) / kernels::kBlockSize;
     if (static_cast<int64_t>(row.blocks.size()) < needed) {
@@ -259,8 +266,8 @@ absl::Status LlamaModel::Validate(const ForwardBatch& batch, const kernels::Page
   }
   for (int64_t id : batch.input_ids) {
     if (id < 0 || id >= config_.vocab_size) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("forward: token id ", id, " outside the vocabulary of ", config_.vocab_size));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "forward: token id ", id, " outside the vocabulary of ", config_.vocab_size));
     }
   }
   return absl::OkStatus();
@@ -299,11 +306,11 @@ void LlamaModel::RunLayer(const Layer& layer, int64_t index, const StepPlan& pla
   const int64_t attention_width = local_heads_ * head_dim;
   const auto eps = static_cast<float>(config_.rms_norm_eps);
   Workspace& w = workspace_;
-  float* h = w.hidden.data();       // [tokens, hidden]
-  float* x = w.normed.data();       // [tokens, hidden]
-  float* qkv = w.qkv.data();        // [tokens, qkv_width]
+  float* h = w.hidden.data();             // [tokens, hidden]
+  float* x = w.normed.data();             // [tokens, hidden]
+  float* qkv = w.qkv.data();              // [tokens, qkv_width]
   float* attention = w.attention.data();  // [tokens, attention_width]
-  float* mlp = w.mlp.data();        // [tokens, intermediate]
+  float* mlp = w.mlp.data();              // [tokens, intermediate]
 
   kernels::RmsNorm(h, tokens, hidden, layer.input_norm.data_ptr<float>(), hidden, eps, x, hidden);
   kernels::Linear(x, tokens, hidden, layer.qkv, qkv, qkv_width, Epilogue::kStore);

@@ -72,7 +72,8 @@ class LlamaModel {
   // (its last token). Writes the new tokens' K/V into `cache` (whose layout must be CacheLayout()
   // with data and num_blocks set); attention reads only each row's own positions. A row's
   // result never depends on the other rows. Bad input is an InvalidArgument status.
-  absl::StatusOr<at::Tensor> Forward(const ForwardBatch& batch, const kernels::PagedKv& cache) const;
+  absl::StatusOr<at::Tensor> Forward(const ForwardBatch& batch,
+                                     const kernels::PagedKv& cache) const;
 
   // The cache layout this model reads and writes (data null, num_blocks 0).
   kernels::PagedKv CacheLayout() const;
@@ -93,12 +94,12 @@ class LlamaModel {
  private:
   // One decoder layer, fused, packed and sliced for this rank.
   struct Layer {
-    at::Tensor input_norm;         // [hidden] float32
-    at::Tensor post_norm;          // [hidden] float32
-    kernels::PackedWeight qkv;     // [(heads + 2 * kv_heads) * head_dim, hidden] (+ bias)
-    kernels::PackedWeight o;       // [hidden, heads * head_dim] (+ bias)
-    kernels::PackedWeight gate_up; // gate and up [intermediate, hidden], interleaved (+ bias)
-    kernels::PackedWeight down;    // [hidden, intermediate] (+ bias)
+    at::Tensor input_norm;          // [hidden] float32
+    at::Tensor post_norm;           // [hidden] float32
+    kernels::PackedWeight qkv;      // [(heads + 2 * kv_heads) * head_dim, hidden] (+ bias)
+    kernels::PackedWeight o;        // [hidden, heads * head_dim] (+ bias)
+    kernels::PackedWeight gate_up;  // gate and up [intermediate, hidden], interleaved (+ bias)
+    kernels::PackedWeight down;     // [hidden, intermediate] (+ bias)
   };
   // Activation buffers of one step, grown on demand and reused (the model thread owns them).
   struct Workspace {
@@ -129,9 +130,9 @@ class LlamaModel {
   int64_t local_intermediate_ = 0;
   int64_t num_parameters_ = 0;
   int64_t weight_bytes_ = 0;
-  at::Tensor embed_;                // [vocab, hidden] working dtype; undefined when tied
-  kernels::PackedWeight lm_head_;   // [vocab, hidden] (the embedding when tied)
-  at::Tensor final_norm_;           // [hidden] float32
+  at::Tensor embed_;               // [vocab, hidden] working dtype; undefined when tied
+  kernels::PackedWeight lm_head_;  // [vocab, hidden] (the embedding when tied)
+  at::Tensor final_norm_;          // [hidden] float32
   std::vector<Layer> layers_;
   RotaryEmbedding rotary_;
   mutable Workspace workspace_;

@@ -296,8 +296,8 @@ TEST_F(LlamaTest, ForwardRejectsBadInput) {
 
   auto expect_error = [&](const ForwardBatch& batch, const kernels::PagedKv& cache) {
     absl::StatusOr<at::Tensor> out = model_->Forward(batch, cache);
-    EXPECT_FALSE(out.ok());
-    if (!out.ok()) EXPECT_EQ(out.status().code(), absl::StatusCode::kInvalidArgument);
+    ASSERT_FALSE(out.ok());
+    EXPECT_EQ(out.status().code(), absl::StatusCode::kInvalidArgument);
   };
   expect_error({ids, {StepRow{0, 3, table.blocks(), false}}}, pool->view());   // id count
   expect_error({ids, {StepRow{14, 4, table.blocks(), false}}}, pool->view());  // past the table

@@ -14,9 +14,9 @@ std::vector<int> AffinityCpus();
 int AffinityCpuCount();
 
 struct ThreadConfig {
-  int threads = 0;         // intra-op threads
-  bool pinned = false;     // each thread bound to one CPU of the mask
-  const char* blas = "";   // what OpenBLAS was left with
+  int threads = 0;        // intra-op threads
+  bool pinned = false;    // each thread bound to one CPU of the mask
+  const char* blas = "";  // what OpenBLAS was left with
 };
 
 // n <= 0 means one thread per CPU of the affinity mask. When n equals the mask's size (the rank

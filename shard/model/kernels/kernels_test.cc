@@ -57,8 +57,8 @@ TEST_P(LinearTest, MatchesMatmulForEveryShapeAndEpilogue) {
         at::Tensor x = at::randn({m, k + 3}).narrow(1, 0, k);  // row stride k + 3
         at::Tensor expected = Reference(x, w, dtype, isa);
         at::Tensor out = at::full({m, n + 1}, 7.0f).narrow(1, 0, n);
-        Linear(x.data_ptr<float>(), m, k + 3, plain, out.data_ptr<float>(), n + 1,
-               Epilogue::kStore, isa);
+        Linear(x.data_ptr<float>(), m, k + 3, plain, out.data_ptr<float>(), n + 1, Epilogue::kStore,
+               isa);
         EXPECT_LE(MaxDiff(out, expected), tolerance);
         EXPECT_EQ(at::full({m, n + 1}, 7.0f).narrow(1, n, 1).sum().item<float>(),
                   at::full({m, n + 1}, 7.0f).narrow(1, n, 1).sum().item<float>());
@@ -120,13 +120,12 @@ TEST_P(LinearTest, RowOfThePackedWeight) {
   EXPECT_TRUE(at::equal(row, w[37].to(dtype).to(at::kFloat)));
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Paths, LinearTest,
-    ::testing::Combine(::testing::ValuesIn(RunnableIsas()),
-                       ::testing::Values(at::kFloat, at::kBFloat16)),
-    [](const ::testing::TestParamInfo<std::tuple<Isa, at::ScalarType>>& info) {
-      return Name(std::get<0>(info.param), std::get<1>(info.param));
-    });
+INSTANTIATE_TEST_SUITE_P(Paths, LinearTest,
+                         ::testing::Combine(::testing::ValuesIn(RunnableIsas()),
+                                            ::testing::Values(at::kFloat, at::kBFloat16)),
+                         [](const ::testing::TestParamInfo<std::tuple<Isa, at::ScalarType>>& info) {
+                           return Name(std::get<0>(info.param), std::get<1>(info.param));
+                         });
 
 TEST(PackTest, RejectsBadWeights) {
   EXPECT_FALSE(PackedWeight::Pack(at::randn({4}), at::kFloat).ok());
@@ -163,7 +162,8 @@ TEST_P(PagedAttentionTest, MatchesDenseCausalAttention) {
   const auto [isa, dtype, head_dim] = GetParam();
   at::manual_seed(4);
   const int64_t heads = 4, kv_heads = 2, layers = 2, layer = 1;
-  const PagedKv layout{.dtype = dtype, .layers = layers, .kv_heads = kv_heads, .head_dim = head_dim};
+  const PagedKv layout{
+      .dtype = dtype, .layers = layers, .kv_heads = kv_heads, .head_dim = head_dim};
   std::unique_ptr<KvPool> pool = *KvPool::Create(layout, 40);
   // Rows: (context, new tokens): a decode row, a prefill, a chunk after a context, one on a
   // block boundary.
@@ -187,11 +187,13 @@ TEST_P(PagedAttentionTest, MatchesDenseCausalAttention) {
     at::Tensor qkv = at::randn({positions, (heads + 2 * kv_heads) * head_dim});
     std::vector<TokenPlace> places;
     for (int64_t p = 0; p < positions; ++p) {
-      places.push_back({0, tables[r].blocks()[p / kBlockSize], static_cast<int32_t>(p % kBlockSize)});
+      places.push_back(
+          {0, tables[r].blocks()[p / kBlockSize], static_cast<int32_t>(p % kBlockSize)});
     }
     RopeAndStoreKv(qkv.data_ptr<float>(), positions, qkv.size(1), places.data(), heads,
                    cos.data_ptr<float>(), sin.data_ptr<float>(), pool->view(), layer);
-    at::Tensor k = qkv.narrow(1, heads * head_dim, kv_heads * head_dim).view({positions, kv_heads, head_dim});
+    at::Tensor k =
+        qkv.narrow(1, heads * head_dim, kv_heads * head_dim).view({positions, kv_heads, head_dim});
     at::Tensor v = qkv.narrow(1, (heads + kv_heads) * head_dim, kv_heads * head_dim)
                        .view({positions, kv_heads, head_dim});
     keys.push_back(k.to(dtype).to(at::kFloat).transpose(0, 1));    // [kv_heads, P, D]
@@ -203,7 +205,8 @@ TEST_P(PagedAttentionTest, MatchesDenseCausalAttention) {
   for (size_t r = 0; r < shapes.size(); ++r) {
     const auto [context, count] = shapes[r];
     const int64_t positions = context + count;
-    at::Tensor qr = q.narrow(0, rows[r].first, count).view({count, heads, head_dim}).transpose(0, 1);
+    at::Tensor qr =
+        q.narrow(0, rows[r].first, count).view({count, heads, head_dim}).transpose(0, 1);
     at::Tensor k = keys[r].repeat_interleave(heads / kv_heads, 0);  // [heads, P, D]
     at::Tensor v = values[r].repeat_interleave(heads / kv_heads, 0);
     at::Tensor scores = at::matmul(qr, k.transpose(1, 2)) * scale;  // [heads, count, P]
@@ -226,7 +229,8 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(RopeTest, RotatesQueriesAndStoresRotatedKeys) {
   const int64_t heads = 2, kv_heads = 1, head_dim = 8, half = 4;
-  const PagedKv layout{.dtype = at::kFloat, .layers = 1, .kv_heads = kv_heads, .head_dim = head_dim};
+  const PagedKv layout{
+      .dtype = at::kFloat, .layers = 1, .kv_heads = kv_heads, .head_dim = head_dim};
   std::unique_ptr<KvPool> pool = *KvPool::Create(layout, 2);
   at::Tensor qkv = at::randn({1, (heads + 2 * kv_heads) * head_dim});
   at::Tensor original = qkv.clone();
@@ -239,12 +243,14 @@ TEST(RopeTest, RotatesQueriesAndStoresRotatedKeys) {
     at::Tensor x1 = x.narrow(0, 0, half), x2 = x.narrow(0, half, half);
     return at::cat({x1 * cos[5] - x2 * sin[5], x2 * cos[5] + x1 * sin[5]});
   };
-  EXPECT_LE(MaxDiff(qkv[0].narrow(0, 0, head_dim), rotate(original[0].narrow(0, 0, head_dim))), 1e-6);
+  EXPECT_LE(MaxDiff(qkv[0].narrow(0, 0, head_dim), rotate(original[0].narrow(0, 0, head_dim))),
+            1e-6);
   const float* cache = static_cast<const float*>(pool->view().data);
   at::Tensor stored_k = at::empty({head_dim});
   at::Tensor stored_v = at::empty({head_dim});
   for (int64_t d = 0; d < head_dim; ++d) {
-    stored_k[d] = cache[layout.KOffset(0, 0, 0) * 0 + pool->view().KOffset(1, 0, 0) + d * kBlockSize + 3];
+    stored_k[d] =
+        cache[layout.KOffset(0, 0, 0) * 0 + pool->view().KOffset(1, 0, 0) + d * kBlockSize + 3];
     stored_v[d] = cache[pool->view().VOffset(1, 0, 0) + 3 * head_dim + d];
   }
   EXPECT_LE(MaxDiff(stored_k, rotate(original[0].narrow(0, 2 * head_dim, head_dim))), 1e-6);

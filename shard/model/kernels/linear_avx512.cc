@@ -22,12 +22,13 @@ float* ThreadBuffer(size_t floats) {
   struct Buffer {
     float* data = nullptr;
     size_t size = 0;
-    ~Buffer() { ::operator delete(data, std::align_val_t{64}); }
+    ~Buffer() { ::operator delete (data, std::align_val_t{64}); }
   };
   thread_local Buffer buffer;
   if (buffer.size < floats) {
-    ::operator delete(buffer.data, std::align_val_t{64});
-    buffer.data = static_cast<float*>(::operator new(floats * sizeof(float), std::align_val_t{64}));
+    ::operator delete (buffer.data, std::align_val_t{64});
+    buffer.data =
+        static_cast<float*>(::operator new (floats * sizeof(float), std::align_val_t{64}));
     buffer.size = floats;
   }
   return buffer.data;
@@ -112,7 +113,6 @@ inline Prefetch PrefetchFor(const LinearArgs& a, int64_t m0) {
   return a.m <= kTileRows ? Prefetch::kAhead : Prefetch::kNextPair;
 }
 
-
 template <int MR, int NP>
 TGI_TARGET_AVX512 void TileF32(const LinearArgs& a, int64_t pair, int64_t m0) {
   const int64_t k_size = a.k;
@@ -191,8 +191,8 @@ void Tile(const LinearArgs& a, int64_t pair, int64_t m0) {
 // A tile of `rows` (1..14) rows; NP = 4 takes rows <= 6.
 template <Kind kind, int NP>
 void DispatchRows(int64_t rows, const LinearArgs& a, int64_t pair, int64_t m0) {
-#define TGI_TILE_CASE(R) \
-  case R:                \
+#define TGI_TILE_CASE(R)                                        \
+  case R:                                                       \
     if constexpr (R * NP <= 28) Tile<kind, R, NP>(a, pair, m0); \
     return;
   switch (rows) {

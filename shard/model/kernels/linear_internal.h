@@ -9,13 +9,13 @@
 namespace tgi::shard::kernels::internal {
 
 struct LinearArgs {
-  const float* x;        // [m, K] float32, row stride ldx
+  const float* x;  // [m, K] float32, row stride ldx
   int64_t m;
   int64_t ldx;
   int64_t k;
-  const void* w;       // the packed panels
-  const float* bias;   // packed bias or null
-  int64_t n_out;       // valid output columns
+  const void* w;      // the packed panels
+  const float* bias;  // packed bias or null
+  int64_t n_out;      // valid output columns
   float* out;
   int64_t ldo;
   Epilogue epilogue;

@@ -147,8 +147,8 @@ void PackedWeight::Row(int64_t n, float* out) const {
   }
 }
 
-void Linear(const float* x, int64_t m, int64_t ldx, const PackedWeight& w, float* out,
-            int64_t ldo, Epilogue epilogue, Isa isa) {
+void Linear(const float* x, int64_t m, int64_t ldx, const PackedWeight& w, float* out, int64_t ldo,
+            Epilogue epilogue, Isa isa) {
   if (m <= 0) return;
   TORCH_CHECK((epilogue == Epilogue::kSiluMul) == w.gate_up(),
               "Linear: kSiluMul goes with PackGateUp weights, and only with them");

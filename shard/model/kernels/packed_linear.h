@@ -69,7 +69,7 @@ class PackedWeight {
 
 // out[i, j] for i < m, j < w.out_features(), by `epilogue`, for x [m, K] float32 (row stride
 // ldx) and out rows of stride ldo. Runs on ATen's pool; small problems run on the caller.
-void Linear(const float* x, int64_t m, int64_t ldx, const PackedWeight& w, float* out,
-            int64_t ldo, Epilogue epilogue, Isa isa = ActiveIsa());
+void Linear(const float* x, int64_t m, int64_t ldx, const PackedWeight& w, float* out, int64_t ldo,
+            Epilogue epilogue, Isa isa = ActiveIsa());
 
 }  // namespace tgi::shard::kernels

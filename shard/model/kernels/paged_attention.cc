@@ -21,11 +21,11 @@ constexpr int64_t kChunkTokens = 16;
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 struct Query {
-  const float* q;   // [head_dim], not yet scaled
-  float* out;       // [head_dim]
+  const float* q;  // [head_dim], not yet scaled
+  float* out;      // [head_dim]
   int64_t position;
   const int32_t* blocks;
-  int64_t head;     // KV head
+  int64_t head;  // KV head
 };
 
 inline float Widen(float x) { return x; }
@@ -67,8 +67,8 @@ TGI_TARGET_AVX512 void QueryAvx512(const Query& query, float scale, const PagedK
     }
     const int64_t valid = b == last ? query.position % kBlockSize + 1 : kBlockSize;
     const auto mask = static_cast<__mmask16>(valid == 16 ? 0xffff : (1u << valid) - 1);
-    const __m512 s = _mm512_mask_mov_ps(_mm512_set1_ps(kNegInf), mask,
-                                        _mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+    const __m512 s = _mm512_mask_mov_ps(
+        _mm512_set1_ps(kNegInf), mask, _mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
     const float new_max = std::max(running_max, _mm512_reduce_max_ps(s));
     const __m512 probs = Exp512(_mm512_sub_ps(s, _mm512_set1_ps(new_max)));
     const float correction = std::exp(running_max - new_max);
@@ -138,7 +138,7 @@ void RunQuery(const Query& query, float scale, const PagedKv& kv, int64_t layer,
 
 struct Task {
   int64_t row;
-  int64_t head;  // KV head
+  int64_t head;         // KV head
   int64_t first_token;  // within the row
   int64_t tokens;
 };
@@ -168,8 +168,9 @@ void PagedAttention(const float* q, int64_t ldq, const AttentionRow* rows, int64
       const AttentionRow& row = rows[task.row];
       for (int64_t t = task.first_token; t < task.first_token + task.tokens; ++t) {
         for (int64_t h = task.head * group; h < (task.head + 1) * group; ++h) {
-          const Query query{q + (row.first + t) * ldq + h * dim, out + (row.first + t) * ldo + h * dim,
-                            row.context + t, row.blocks, task.head};
+          const Query query{q + (row.first + t) * ldq + h * dim,
+                            out + (row.first + t) * ldo + h * dim, row.context + t, row.blocks,
+                            task.head};
           if (kv.dtype == at::kBFloat16) {
             RunQuery<uint16_t>(query, scale, kv, layer, avx512);
           } else {

@@ -13,7 +13,7 @@ namespace tgi::shard::kernels {
 inline constexpr int64_t kBlockSize = 16;
 
 struct PagedKv {
-  void* data = nullptr;              // [num_blocks][layers][2][kv_heads][block_size * head_dim]
+  void* data = nullptr;               // [num_blocks][layers][2][kv_heads][block_size * head_dim]
   at::ScalarType dtype = at::kFloat;  // kFloat or kBFloat16
   int64_t num_blocks = 0;
   int64_t layers = 0;

@@ -48,9 +48,8 @@ void Token(float* row, const TokenPlace& place, int64_t heads, const float* cos,
 
 }  // namespace
 
-void RopeAndStoreKv(float* qkv, int64_t tokens, int64_t ld, const TokenPlace* places,
-                    int64_t heads, const float* cos, const float* sin, const PagedKv& kv,
-                    int64_t layer) {
+void RopeAndStoreKv(float* qkv, int64_t tokens, int64_t ld, const TokenPlace* places, int64_t heads,
+                    const float* cos, const float* sin, const PagedKv& kv, int64_t layer) {
   const bool bf16 = kv.dtype == at::kBFloat16;
   at::parallel_for(0, tokens, 64, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {

@@ -19,8 +19,7 @@ struct TokenPlace {
 // qkv: [tokens, (heads + 2 * kv.kv_heads) * head_dim] float32, row stride ld (q heads, k heads,
 // v heads). cos, sin: [max_positions, head_dim / 2] float32 tables (positions are not checked
 // here). Writes layer `layer` of the cache.
-void RopeAndStoreKv(float* qkv, int64_t tokens, int64_t ld, const TokenPlace* places,
-                    int64_t heads, const float* cos, const float* sin, const PagedKv& kv,
-                    int64_t layer);
+void RopeAndStoreKv(float* qkv, int64_t tokens, int64_t ld, const TokenPlace* places, int64_t heads,
+                    const float* cos, const float* sin, const PagedKv& kv, int64_t layer);
 
 }  // namespace tgi::shard::kernels

@@ -7,7 +7,8 @@
 #include <immintrin.h>
 
 #define TGI_TARGET_AVX2 __attribute__((target("avx2,fma,f16c")))
-#define TGI_TARGET_AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq")))
+#define TGI_TARGET_AVX512 \
+  __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq")))
 
 namespace tgi::shard::kernels::internal {
 
