@@ -218,6 +218,37 @@ TEST_P(PagedAttentionTest, MatchesDenseCausalAttention) {
   }
 }
 
+// A query's output is the same bits whether it runs in a prefill chunk (grouped with its
+// neighbours) or alone as a decode step.
+TEST_P(PagedAttentionTest, QueriesDoNotDependOnTheirGrouping) {
+  const auto [isa, dtype, head_dim] = GetParam();
+  at::manual_seed(5);
+  const int64_t heads = 4, kv_heads = 2, count = 23;
+  const PagedKv layout{.dtype = dtype, .layers = 1, .kv_heads = kv_heads, .head_dim = head_dim};
+  std::unique_ptr<KvPool> pool = *KvPool::Create(layout, 4);
+  BlockTable table = *BlockTable::Allocate(*pool, count);
+  at::Tensor qkv = at::randn({count, (heads + 2 * kv_heads) * head_dim});
+  const at::Tensor cos = at::ones({count, head_dim / 2});
+  const at::Tensor sin = at::zeros({count, head_dim / 2});
+  std::vector<TokenPlace> places;
+  for (int64_t p = 0; p < count; ++p) {
+    places.push_back({p, table.blocks()[p / kBlockSize], static_cast<int32_t>(p % kBlockSize)});
+  }
+  RopeAndStoreKv(qkv.data_ptr<float>(), count, qkv.size(1), places.data(), heads,
+                 cos.data_ptr<float>(), sin.data_ptr<float>(), pool->view(), 0);
+  const float scale = 0.125f;
+  at::Tensor together = at::empty({count, heads * head_dim});
+  const AttentionRow all{0, count, 0, table.blocks().data()};
+  PagedAttention(qkv.data_ptr<float>(), qkv.size(1), &all, 1, heads, scale, pool->view(), 0,
+                 together.data_ptr<float>(), together.size(1), isa);
+  std::vector<AttentionRow> singles;
+  for (int64_t t = 0; t < count; ++t) singles.push_back({t, 1, t, table.blocks().data()});
+  at::Tensor alone = at::empty({count, heads * head_dim});
+  PagedAttention(qkv.data_ptr<float>(), qkv.size(1), singles.data(), count, heads, scale,
+                 pool->view(), 0, alone.data_ptr<float>(), alone.size(1), isa);
+  EXPECT_TRUE(at::equal(together, alone));
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Paths, PagedAttentionTest,
     ::testing::Combine(::testing::ValuesIn(RunnableIsas()),

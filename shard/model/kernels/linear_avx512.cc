@@ -249,8 +249,17 @@ void Pairs(const LinearArgs& a, int64_t first, int64_t last) {
     return;
   }
   // Row tiles of at most 14, as even as possible; each pair's panels stay in L1/L2 across them.
+  // Their sizes: base + 1 for the first `extra` tiles, base for the others.
   const int64_t tiles = (a.m + kTileRows - 1) / kTileRows;
-  const int64_t rows = (a.m + tiles - 1) / tiles;
+  const int64_t base = a.m / tiles;
+  const int64_t extra = a.m % tiles;
+  auto for_tiles = [&](auto&& run) {
+    for (int64_t t = 0, m0 = 0; t < tiles; ++t) {
+      const int64_t rows = base + (t < extra ? 1 : 0);
+      run(rows, m0);
+      m0 += rows;
+    }
+  };
   if constexpr (kind != Kind::kF32) {
     // Many rows: widen each bfloat16 pair once and run the float32 tiles on it, the widening paid
     // once for all row tiles. The same FMAs in the same order as TileBf16Widen: a row's result
@@ -260,16 +269,13 @@ void Pairs(const LinearArgs& a, int64_t first, int64_t last) {
     f32.widened_pair = widened;
     for (int64_t pair = first; pair < last; ++pair) {
       WidenPair(a, pair, widened);
-      for (int64_t m0 = 0; m0 < a.m; m0 += rows) {
-        DispatchRows<Kind::kF32, 2>(std::min(rows, a.m - m0), f32, pair, m0);
-      }
+      for_tiles(
+          [&](int64_t rows, int64_t m0) { DispatchRows<Kind::kF32, 2>(rows, f32, pair, m0); });
     }
     return;
   }
   for (int64_t pair = first; pair < last; ++pair) {
-    for (int64_t m0 = 0; m0 < a.m; m0 += rows) {
-      DispatchRows<kind, 2>(std::min(rows, a.m - m0), a, pair, m0);
-    }
+    for_tiles([&](int64_t rows, int64_t m0) { DispatchRows<kind, 2>(rows, a, pair, m0); });
   }
 }
 

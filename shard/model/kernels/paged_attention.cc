@@ -40,54 +40,84 @@ TGI_TARGET_AVX512 inline __m512 Load16(const T* p) {
   }
 }
 
-// One query over its blocks; DV = head_dim / 16 vectors of output.
-template <int DV, typename T>
-TGI_TARGET_AVX512 void QueryAvx512(const Query& query, float scale, const PagedKv& kv,
-                                   int64_t layer) {
+// NQ queries of one row and KV head over their blocks, each with an online softmax. Each K and
+// V vector is loaded once for all of them; every query runs exactly the operations it would run
+// alone (its scores are computed for every block, used only up to its own position), so results
+// do not depend on how queries are grouped. DV = head_dim / 16 vectors of output.
+template <int DV, typename T, int NQ>
+TGI_TARGET_AVX512 void QueriesAvx512(const Query* queries, float scale, const PagedKv& kv,
+                                     int64_t layer) {
   constexpr int64_t kDim = DV * 16;
   const T* cache = static_cast<const T*>(kv.data);
-  float qs[kDim];
-  for (int64_t d = 0; d < kDim; ++d) qs[d] = query.q[d] * scale;
-  __m512 o[DV];
-#pragma GCC unroll 8
-  for (int i = 0; i < DV; ++i) o[i] = _mm512_setzero_ps();
-  float running_max = kNegInf;
-  float total = 0;
-  const int64_t last = query.position / kBlockSize;
-  alignas(64) float p[kBlockSize];
-  for (int64_t b = 0; b <= last; ++b) {
-    const int32_t block = query.blocks[b];
-    const T* kt = cache + kv.KOffset(block, layer, query.head);
-    __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-    for (int64_t d = 0; d < kDim; d += 4) {
-      s0 = _mm512_fmadd_ps(_mm512_set1_ps(qs[d]), Load16(kt + d * kBlockSize), s0);
-      s1 = _mm512_fmadd_ps(_mm512_set1_ps(qs[d + 1]), Load16(kt + (d + 1) * kBlockSize), s1);
-      s2 = _mm512_fmadd_ps(_mm512_set1_ps(qs[d + 2]), Load16(kt + (d + 2) * kBlockSize), s2);
-      s3 = _mm512_fmadd_ps(_mm512_set1_ps(qs[d + 3]), Load16(kt + (d + 3) * kBlockSize), s3);
-    }
-    const int64_t valid = b == last ? query.position % kBlockSize + 1 : kBlockSize;
-    const auto mask = static_cast<__mmask16>(valid == 16 ? 0xffff : (1u << valid) - 1);
-    const __m512 s = _mm512_mask_mov_ps(
-        _mm512_set1_ps(kNegInf), mask, _mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
-    const float new_max = std::max(running_max, _mm512_reduce_max_ps(s));
-    const __m512 probs = Exp512(_mm512_sub_ps(s, _mm512_set1_ps(new_max)));
-    const float correction = std::exp(running_max - new_max);
-    total = total * correction + _mm512_reduce_add_ps(probs);
-    _mm512_store_ps(p, probs);
-    const __m512 c = _mm512_set1_ps(correction);
-#pragma GCC unroll 8
-    for (int i = 0; i < DV; ++i) o[i] = _mm512_mul_ps(o[i], c);
-    const T* v = cache + kv.VOffset(block, layer, query.head);
-    for (int64_t j = 0; j < valid; ++j) {
-      const __m512 pj = _mm512_set1_ps(p[j]);
-#pragma GCC unroll 8
-      for (int i = 0; i < DV; ++i) o[i] = _mm512_fmadd_ps(pj, Load16(v + j * kDim + i * 16), o[i]);
-    }
-    running_max = new_max;
+  const int32_t* blocks = queries[0].blocks;
+  const int64_t head = queries[0].head;
+  float qs[NQ][kDim];
+  __m512 o[NQ][DV];
+  float running_max[NQ], total[NQ];
+  int64_t last[NQ];
+  int64_t max_last = 0;
+  alignas(64) float p[NQ][kBlockSize];
+  for (int i = 0; i < NQ; ++i) {
+    for (int64_t d = 0; d < kDim; ++d) qs[i][d] = queries[i].q[d] * scale;
+    for (int v = 0; v < DV; ++v) o[i][v] = _mm512_setzero_ps();
+    running_max[i] = kNegInf;
+    total[i] = 0;
+    last[i] = queries[i].position / kBlockSize;
+    max_last = std::max(max_last, last[i]);
   }
-  const __m512 inv = _mm512_set1_ps(1.0f / total);
+  for (int64_t b = 0; b <= max_last; ++b) {
+    const T* kt = cache + kv.KOffset(blocks[b], layer, head);
+    __m512 s[NQ][4];
+    for (int i = 0; i < NQ; ++i) s[i][0] = s[i][1] = s[i][2] = s[i][3] = _mm512_setzero_ps();
+    for (int64_t d = 0; d < kDim; d += 4) {
+      const __m512 k0 = Load16(kt + d * kBlockSize);
+      const __m512 k1 = Load16(kt + (d + 1) * kBlockSize);
+      const __m512 k2 = Load16(kt + (d + 2) * kBlockSize);
+      const __m512 k3 = Load16(kt + (d + 3) * kBlockSize);
+#pragma GCC unroll 4
+      for (int i = 0; i < NQ; ++i) {
+        s[i][0] = _mm512_fmadd_ps(_mm512_set1_ps(qs[i][d]), k0, s[i][0]);
+        s[i][1] = _mm512_fmadd_ps(_mm512_set1_ps(qs[i][d + 1]), k1, s[i][1]);
+        s[i][2] = _mm512_fmadd_ps(_mm512_set1_ps(qs[i][d + 2]), k2, s[i][2]);
+        s[i][3] = _mm512_fmadd_ps(_mm512_set1_ps(qs[i][d + 3]), k3, s[i][3]);
+      }
+    }
+    int64_t valid[NQ];
+    int64_t max_valid = 0;
+    for (int i = 0; i < NQ; ++i) {
+      valid[i] = b < last[i] ? kBlockSize : b == last[i] ? queries[i].position % kBlockSize + 1 : 0;
+      max_valid = std::max(max_valid, valid[i]);
+      if (valid[i] == 0) continue;
+      const auto mask = static_cast<__mmask16>(valid[i] == 16 ? 0xffff : (1u << valid[i]) - 1);
+      const __m512 scores = _mm512_mask_mov_ps(
+          _mm512_set1_ps(kNegInf), mask,
+          _mm512_add_ps(_mm512_add_ps(s[i][0], s[i][1]), _mm512_add_ps(s[i][2], s[i][3])));
+      const float new_max = std::max(running_max[i], _mm512_reduce_max_ps(scores));
+      const __m512 probs = Exp512(_mm512_sub_ps(scores, _mm512_set1_ps(new_max)));
+      const float correction = std::exp(running_max[i] - new_max);
+      total[i] = total[i] * correction + _mm512_reduce_add_ps(probs);
+      _mm512_store_ps(p[i], probs);
+      const __m512 c = _mm512_set1_ps(correction);
+      for (int v = 0; v < DV; ++v) o[i][v] = _mm512_mul_ps(o[i][v], c);
+      running_max[i] = new_max;
+    }
+    const T* values = cache + kv.VOffset(blocks[b], layer, head);
+    for (int64_t j = 0; j < max_valid; ++j) {
 #pragma GCC unroll 8
-  for (int i = 0; i < DV; ++i) _mm512_storeu_ps(query.out + i * 16, _mm512_mul_ps(o[i], inv));
+      for (int v = 0; v < DV; ++v) {
+        const __m512 value = Load16(values + j * kDim + v * 16);
+#pragma GCC unroll 4
+        for (int i = 0; i < NQ; ++i) {
+          if (j < valid[i]) o[i][v] = _mm512_fmadd_ps(_mm512_set1_ps(p[i][j]), value, o[i][v]);
+        }
+      }
+    }
+  }
+  for (int i = 0; i < NQ; ++i) {
+    const __m512 inv = _mm512_set1_ps(1.0f / total[i]);
+    for (int v = 0; v < DV; ++v)
+      _mm512_storeu_ps(queries[i].out + v * 16, _mm512_mul_ps(o[i][v], inv));
+  }
 }
 
 template <typename T>
@@ -125,14 +155,28 @@ void QueryGeneric(const Query& query, float scale, const PagedKv& kv, int64_t la
   for (int64_t d = 0; d < dim; ++d) query.out[d] = o[d] / total;
 }
 
+// Queries [0, n) of one row and KV head: two at a time on the AVX-512 path.
 template <typename T>
-void RunQuery(const Query& query, float scale, const PagedKv& kv, int64_t layer, bool avx512) {
-  if (avx512 && kv.head_dim == 64) {
-    QueryAvx512<4, T>(query, scale, kv, layer);
-  } else if (avx512 && kv.head_dim == 128) {
-    QueryAvx512<8, T>(query, scale, kv, layer);
-  } else {
-    QueryGeneric<T>(query, scale, kv, layer);
+void RunQueries(const Query* queries, int64_t n, float scale, const PagedKv& kv, int64_t layer,
+                bool avx512) {
+  if (!avx512 || (kv.head_dim != 64 && kv.head_dim != 128)) {
+    for (int64_t i = 0; i < n; ++i) QueryGeneric<T>(queries[i], scale, kv, layer);
+    return;
+  }
+  int64_t i = 0;
+  for (; i + 2 <= n; i += 2) {
+    if (kv.head_dim == 64) {
+      QueriesAvx512<4, T, 2>(queries + i, scale, kv, layer);
+    } else {
+      QueriesAvx512<8, T, 2>(queries + i, scale, kv, layer);
+    }
+  }
+  if (i < n) {
+    if (kv.head_dim == 64) {
+      QueriesAvx512<4, T, 1>(queries + i, scale, kv, layer);
+    } else {
+      QueriesAvx512<8, T, 1>(queries + i, scale, kv, layer);
+    }
   }
 }
 
@@ -163,20 +207,23 @@ void PagedAttention(const float* q, int64_t ldq, const AttentionRow* rows, int64
   }
   work *= heads;
   auto run = [&](int64_t begin, int64_t end) {
+    std::vector<Query> queries;
     for (int64_t i = begin; i < end; ++i) {
       const Task& task = tasks[i];
       const AttentionRow& row = rows[task.row];
+      queries.clear();
       for (int64_t t = task.first_token; t < task.first_token + task.tokens; ++t) {
         for (int64_t h = task.head * group; h < (task.head + 1) * group; ++h) {
-          const Query query{q + (row.first + t) * ldq + h * dim,
-                            out + (row.first + t) * ldo + h * dim, row.context + t, row.blocks,
-                            task.head};
-          if (kv.dtype == at::kBFloat16) {
-            RunQuery<uint16_t>(query, scale, kv, layer, avx512);
-          } else {
-            RunQuery<float>(query, scale, kv, layer, avx512);
-          }
+          queries.push_back({q + (row.first + t) * ldq + h * dim,
+                             out + (row.first + t) * ldo + h * dim, row.context + t, row.blocks,
+                             task.head});
         }
+      }
+      const auto n = static_cast<int64_t>(queries.size());
+      if (kv.dtype == at::kBFloat16) {
+        RunQueries<uint16_t>(queries.data(), n, scale, kv, layer, avx512);
+      } else {
+        RunQueries<float>(queries.data(), n, scale, kv, layer, avx512);
       }
     }
   };
