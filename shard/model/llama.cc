@@ -31,9 +31,11 @@ struct LlamaModel::StepPlan {
 
 namespace {
 
-// The float32 copy of a norm weight (after rounding to the working dtype, as the checkpoint
-// would be used in that dtype).
-at::Tensor Float32(const at::Tensor& t) { return t.to(at::kFloat).contiguous(); }
+// A float32 copy of a norm weight (after rounding to the working dtype, as the checkpoint would
+// be used in that dtype). Always a copy: a view would keep the whole checkpoint mapped.
+at::Tensor Float32(const at::Tensor& t) {
+  return t.to(at::kFloat, /*non_blocking=*/false, /*copy=*/true).contiguous();
+}
 
 float* Grow(std::vector<float>& buffer, int64_t elements) {
   if (buffer.size() < static_cast<size_t>(elements)) buffer.resize(static_cast<size_t>(elements));
@@ -142,7 +144,7 @@ absl::Status LlamaModel::LoadWeights(const SafetensorsCheckpoint& checkpoint, in
     if (!config_.tie_word_embeddings) {
       TGI_ASSIGN_OR_RETURN(lm_head, weights.Replicated("lm_head.weight", {vocab, hidden}));
       num_parameters_ += lm_head.numel();
-      embed_ = embed.contiguous();
+      embed_ = embed.clone(at::MemoryFormat::Contiguous);  // not a view of the checkpoint
     }
     TGI_ASSIGN_OR_RETURN(lm_head_, PackedWeight::Pack(lm_head, dtype_));
     weight_bytes_ = lm_head_.bytes();
