@@ -26,6 +26,7 @@ struct LinearArgs {
 };
 
 void LinearPairsAvx512(const LinearArgs& args, int64_t first, int64_t last);
+void LinearPairsAvx2(const LinearArgs& args, int64_t first, int64_t last);
 void LinearPairsGeneric(const LinearArgs& args, int64_t first, int64_t last);
 
 }  // namespace tgi::shard::kernels::internal

@@ -170,6 +170,8 @@ void Linear(const float* x, int64_t m, int64_t ldx, const PackedWeight& w, float
   auto run = [&](int64_t first, int64_t last) {
     if (isa >= Isa::kAvx512) {
       internal::LinearPairsAvx512(args, first, last);
+    } else if (isa == Isa::kAvx2) {
+      internal::LinearPairsAvx2(args, first, last);
     } else {
       internal::LinearPairsGeneric(args, first, last);
     }
