@@ -68,6 +68,10 @@ absl::StatusOr<std::unique_ptr<Engine>> LoadEngine(const ShardOptions& options,
     if (!dtype.ok()) return dtype.status();
     load.dtype = *dtype;
   }
+  absl::StatusOr<std::optional<at::ScalarType>> kv_dtype =
+      ParseKvCacheDtype(options.kv_cache_dtype);
+  if (!kv_dtype.ok()) return kv_dtype.status();
+  load.kv_cache_dtype = *kv_dtype;
   load.rank = options.rank;
   load.world_size = options.world_size;
   absl::StatusOr<std::unique_ptr<LlamaModel>> model = LlamaModel::Load(options.model_dir, load);

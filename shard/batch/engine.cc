@@ -66,6 +66,37 @@ Engine::Engine(std::unique_ptr<LlamaModel> model, std::unique_ptr<common::Tokeni
   if (tokenizer_ != nullptr) {
     for (int32_t id : tokenizer_->eos_token_ids()) context_.eos_token_ids.push_back(id);
   }
+  const int64_t blocks =
+      options_.kv_cache_blocks > 0 ? options_.kv_cache_blocks : BlocksFromMemory();
+  if (absl::Status status = CreatePool(blocks); !status.ok()) {
+    spdlog::error("no KV cache: {}", std::string(status.message()));
+  }
+}
+
+int64_t Engine::BlocksFromMemory() const {
+  const kernels::PagedKv layout = model_->CacheLayout();
+  const double usable = static_cast<double>(AvailableMemoryBytes()) * options_.memory_fraction;
+  const double blocks = usable / static_cast<double>(std::max<int64_t>(1, layout.block_bytes()));
+  return static_cast<int64_t>(
+      std::clamp(blocks, 1.0, static_cast<double>(std::numeric_limits<int32_t>::max())));
+}
+
+absl::Status Engine::CreatePool(int64_t blocks) {
+  context_.pool = nullptr;
+  pool_.reset();
+  absl::StatusOr<std::unique_ptr<KvPool>> pool = KvPool::Create(model_->CacheLayout(), blocks);
+  if (!pool.ok()) return pool.status();
+  pool_ = std::move(*pool);
+  context_.pool = pool_.get();
+  spdlog::info("KV cache: {} blocks of {} tokens ({} KiB each, {}), {} tokens", blocks,
+               kernels::kBlockSize, pool_->block_bytes() >> 10,
+               c10::toString(model_->kv_cache_dtype()), blocks * kernels::kBlockSize);
+  return absl::OkStatus();
+}
+
+const Batch* Engine::FindBatch(uint64_t id) const {
+  auto it = batches_.find(id);
+  return it == batches_.end() ? nullptr : it->second.get();
 }
 
 absl::StatusOr<std::vector<int32_t>> Engine::ParseTokenIds(const std::string& inputs) const {
@@ -136,6 +167,7 @@ absl::StatusOr<StepResult> Engine::Prefill(uint64_t batch_id, std::vector<Reques
   if (batches_.contains(batch_id)) {
     return absl::AlreadyExistsError(absl::StrCat("batch ", batch_id, " is already cached"));
   }
+  if (pool_ == nullptr) return absl::ResourceExhaustedError("the shard has no KV cache");
   std::vector<PreparedRequest> prepared;
   prepared.reserve(requests.size());
   for (RequestSpec& spec : requests) {
@@ -223,6 +255,24 @@ absl::StatusOr<uint32_t> Engine::Warmup(std::vector<std::vector<RequestSpec>> ba
   // Warmup batches get ids of their own so that they never collide with the router's.
   constexpr uint64_t kFirstWarmupId = std::numeric_limits<uint64_t>::max() - (1 << 20);
   ClearCache(std::nullopt);
+  // On CPU nothing is compiled or captured per shape: only the batch that needs the most
+  // positions runs (it checks that the largest shape fits), the others would only cost time.
+  if (model_->device().is_cpu() && batches.size() > 1) {
+    auto positions = [](const std::vector<RequestSpec>& requests) {
+      int64_t total = 0;
+      for (const RequestSpec& r : requests) total += r.truncate + r.stopping.max_new_tokens;
+      return total;
+    };
+    auto largest = std::max_element(batches.begin(), batches.end(),
+                                    [&](const auto& a, const auto& b) {
+                                      return positions(a) < positions(b);
+                                    });
+    spdlog::info("warmup on CPU: running the largest of {} batches ({} requests)", batches.size(),
+                 largest->size());
+    std::vector<std::vector<RequestSpec>> kept;
+    kept.push_back(std::move(*largest));
+    batches = std::move(kept);
+  }
   std::optional<uint64_t> running;
   uint64_t next_id = kFirstWarmupId;
   for (std::vector<RequestSpec>& requests : batches) {
@@ -250,12 +300,15 @@ absl::StatusOr<uint32_t> Engine::Warmup(std::vector<std::vector<RequestSpec>> ba
   }
   ClearCache(std::nullopt);
 
-  const int64_t kv_bytes = std::max<int64_t>(1, model_->kv_bytes_per_token());
-  const double usable = static_cast<double>(AvailableMemoryBytes()) * options_.memory_fraction;
-  const double tokens = std::min(usable / static_cast<double>(kv_bytes),
-                                 static_cast<double>(std::numeric_limits<uint32_t>::max()));
-  spdlog::info("warmup done: {} bytes of KV cache per token, room for {} tokens", kv_bytes,
-               static_cast<uint64_t>(tokens));
+  // The pool's pages that warmup wrote go back before free memory is measured.
+  context_.pool = nullptr;
+  pool_.reset();
+  const int64_t blocks = BlocksFromMemory();
+  if (absl::Status status = CreatePool(blocks); !status.ok()) return status;
+  const int64_t tokens = std::min<int64_t>(blocks * kernels::kBlockSize,
+                                           std::numeric_limits<uint32_t>::max());
+  spdlog::info("warmup done: {} bytes of KV cache per token, room for {} tokens",
+               model_->kv_bytes_per_token(), tokens);
   return static_cast<uint32_t>(tokens);
 }
 

@@ -37,6 +37,7 @@ absl::Status ReadEnvironment(ShardOptions& options) {
   options.world_size = static_cast<int>(world_size);
   options.master_port = static_cast<int>(port);
   options.master_addr = common::GetEnvString("MASTER_ADDR", options.master_addr);
+  options.kv_cache_dtype = common::GetEnvString("KV_CACHE_DTYPE", options.kv_cache_dtype);
 
   // The variables the router reads too, with the same (TGI's) rules.
   absl::StatusOr<common::GaudiEnv> gaudi = common::ReadGaudiEnv();
@@ -74,6 +75,10 @@ absl::StatusOr<ShardOptions> ParseShardOptions(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--dtype", options.dtype, "float32, bfloat16 or float16 (CPU: as bfloat16)")
       ->check(CLI::IsMember({"float32", "bfloat16", "float16"}));
+  app.add_option("--kv-cache-dtype", options.kv_cache_dtype,
+                 "KV cache dtype: auto (the model's), bfloat16 or float32 [env KV_CACHE_DTYPE]")
+      ->check(CLI::IsMember({"auto", "bfloat16", "float32"}))
+      ->capture_default_str();
   app.add_option("--max-total-tokens", options.max_total_tokens,
                  "Longest sequence (prompt + generated) a request may reach [env MAX_TOTAL_TOKENS]")
       ->check(CLI::Range(int64_t{2}, int64_t{1} << 24))
