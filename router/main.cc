@@ -165,6 +165,7 @@ int Run(const RouterOptions& options, common::StopSignal& stop) {
   Infer infer(static_cast<size_t>(options.max_concurrent_requests), validation, scheduler,
               metrics);
   metrics->WatchAdmission(&infer.admission());
+  metrics->WatchKvUsage([client] { return client->kv_usage(); });
 
   http::RoutesConfig routes_config;
   routes_config.cors_allow_origin = options.cors_allow_origin;

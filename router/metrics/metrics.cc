@@ -116,7 +116,16 @@ struct Metrics::Families {
         batch_concat_duration(HistogramFamily(r, "tgi_batch_concat_duration",
                                               "Shard seconds concatenating batches")),
         permits_in_use(GaugeFamily(r, "tgi_cpp_permits_in_use",
-                                   "--max-concurrent-requests permits held right now")) {}
+                                   "--max-concurrent-requests permits held right now")),
+        shape_count(CounterFamily(r, "tgi_cpp_batch_shape_steps_total",
+                                  "Steps run per bucket shape (rows x new positions per row)")),
+        shape_forward_seconds(CounterFamily(r, "tgi_cpp_batch_shape_forward_seconds_total",
+                                            "Shard forward seconds summed per bucket shape")),
+        positions(CounterFamily(r, "tgi_cpp_positions_total",
+                                "Positions computed by the shard: real tokens, and padding")),
+        kv_blocks_used(GaugeFamily(r, "tgi_cpp_kv_blocks_used", "KV-cache blocks holding rows")),
+        kv_blocks_total(GaugeFamily(r, "tgi_cpp_kv_blocks_reserved", "KV-cache blocks reserved")),
+        kv_block_size(GaugeFamily(r, "tgi_cpp_kv_block_size", "Positions per KV-cache block")) {}
 
   Family<Counter>& request_count;
   Family<Counter>& request_success;
@@ -144,6 +153,12 @@ struct Metrics::Families {
   Family<Histogram>& batch_filter_duration;
   Family<Histogram>& batch_concat_duration;
   Family<Gauge>& permits_in_use;
+  Family<Counter>& shape_count;
+  Family<Counter>& shape_forward_seconds;
+  Family<Counter>& positions;
+  Family<Gauge>& kv_blocks_used;
+  Family<Gauge>& kv_blocks_total;
+  Family<Gauge>& kv_block_size;
 
   const std::vector<double> durations = DurationBuckets();
   const std::vector<double> batch_sizes = BatchSizeBuckets();
@@ -159,6 +174,11 @@ Metrics::~Metrics() = default;
 std::string Metrics::Render() const {
   if (admission_ != nullptr) {
     families_->permits_in_use.Add({}).Set(static_cast<double>(admission_->in_use()));
+  }
+  if (std::optional<ShardKvUsage> usage = kv_usage_ ? kv_usage_() : std::nullopt) {
+    families_->kv_blocks_used.Add({}).Set(static_cast<double>(usage->blocks_used));
+    families_->kv_blocks_total.Add({}).Set(static_cast<double>(usage->blocks_reserved));
+    families_->kv_block_size.Add({}).Set(usage->block_size);
   }
   std::ostringstream out;
   prometheus::TextSerializer().Serialize(out, registry_->Collect());
@@ -218,6 +238,21 @@ void Metrics::OnInference(const InferenceRecord& record) {
   f.batch_forward_duration.Add(method, f.durations).Observe(t.forward_ns * 1e-9);
   f.batch_decode_duration.Add(method, f.durations).Observe(t.decode_ns * 1e-9);
   if (t.concat_ns) f.batch_concat_duration.Add(method, f.durations).Observe(*t.concat_ns * 1e-9);
+  if (record.stats) OnStepStats(record.method, *record.stats, t.forward_ns * 1e-9);
+}
+
+void Metrics::OnStepStats(std::string_view method, const ShardStepStats& stats,
+                          double forward_seconds) {
+  Families& f = *families_;
+  const prometheus::Labels shape{{"method", std::string(method)},
+                                 {"batch", std::to_string(stats.bucket_rows)},
+                                 {"length", std::to_string(stats.bucket_length)}};
+  f.shape_count.Add(shape).Increment();
+  f.shape_forward_seconds.Add(shape).Increment(forward_seconds);
+  f.positions.Add({{"method", std::string(method)}, {"kind", "real"}})
+      .Increment(static_cast<double>(stats.tokens));
+  f.positions.Add({{"method", std::string(method)}, {"kind", "padding"}})
+      .Increment(static_cast<double>(stats.padding_tokens));
 }
 
 void Metrics::OnFilter(std::string_view method, std::chrono::nanoseconds duration) {

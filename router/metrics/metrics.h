@@ -1,6 +1,8 @@
 // The router's Prometheus metrics: every series of TGI 2.0.4 (tgi.md §5) with its name, type,
 // labels and bucket layout, kept in a prometheus-cpp registry and rendered in text exposition
-// format 0.0.4 for GET /metrics, plus tgi-cpp's own series (tgi_cpp_*: permits in use). It is
+// format 0.0.4 for GET /metrics, plus tgi-cpp's own series for tuning buckets (tgi_cpp_*: steps
+// and forward time per bucket shape, real and padding positions, KV blocks in use and reserved,
+// permits in use). It is
 // the scheduler's and Infer's observer; a series appears only after its first update, as in TGI.
 // Thread-safe. Knows nothing of HTTP.
 #pragma once
@@ -8,7 +10,9 @@
 #include <prometheus/registry.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,6 +49,10 @@ class Metrics final : public SchedulerObserver, public RequestObserver {
 
   // tgi_cpp_permits_in_use reads `admission` at every Render (it must outlive the renders).
   void WatchAdmission(const Admission* admission) { admission_ = admission; }
+  // tgi_cpp_kv_blocks_{used,reserved}, tgi_cpp_kv_block_size read `usage` at every Render.
+  void WatchKvUsage(std::function<std::optional<ShardKvUsage>()> usage) {
+    kv_usage_ = std::move(usage);
+  }
 
   // RequestObserver.
   void OnRequest() override;
@@ -65,10 +73,14 @@ class Metrics final : public SchedulerObserver, public RequestObserver {
  private:
   struct Families;
 
+  // tgi_cpp_*: the step's bucket shape and its positions.
+  void OnStepStats(std::string_view method, const ShardStepStats& stats, double forward_seconds);
+
   const MetricsConfig config_;
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<Families> families_;
   const Admission* admission_ = nullptr;
+  std::function<std::optional<ShardKvUsage>()> kv_usage_;
 };
 
 }  // namespace tgi::router

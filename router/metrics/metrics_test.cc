@@ -105,6 +105,25 @@ TEST(MetricsTest, AKnownSequenceGivesExactValues) {
   EXPECT_EQ(s["tgi_batch_filter_duration_count{method=\"prefill\"}"], 1);
   EXPECT_EQ(s.count("tgi_batch_concat_duration_count{method=\"decode\"}"), 0u);
   EXPECT_EQ(s["tgi_request_skipped_tokens_bucket{le=\"0\"}"], 1);
+  InferenceRecord step{"decode", true, std::chrono::milliseconds(1), {}};
+  step.timings.forward_ns = 500'000;
+  step.stats = ShardStepStats{.rows = 3, .tokens = 3, .padding_tokens = 0, .bucket_rows = 8,
+                              .bucket_length = 1};
+  metrics.WatchKvUsage([] {
+    return std::optional<ShardKvUsage>(
+        ShardKvUsage{.blocks_used = 5, .blocks_reserved = 100, .block_size = 16});
+  });
+  metrics.OnInference(step);
+  metrics.OnInference(step);
+  s = Samples(metrics.Render());
+  EXPECT_EQ(s["tgi_cpp_batch_shape_steps_total{batch=\"8\",length=\"1\",method=\"decode\"}"], 2);
+  EXPECT_NEAR(s["tgi_cpp_batch_shape_forward_seconds_total{batch=\"8\",length=\"1\",method=\"decode\"}"],
+              0.001, 1e-12);
+  EXPECT_EQ(s["tgi_cpp_positions_total{kind=\"real\",method=\"decode\"}"], 6);
+  EXPECT_EQ(s["tgi_cpp_positions_total{kind=\"padding\",method=\"decode\"}"], 0);
+  EXPECT_EQ(s["tgi_cpp_kv_blocks_used"], 5);
+  EXPECT_EQ(s["tgi_cpp_kv_blocks_reserved"], 100);
+  EXPECT_EQ(s["tgi_cpp_kv_block_size"], 16);
   // 35 duration buckets plus +Inf.
   int buckets = 0;
   for (const auto& [name, value] : s) buckets += name.rfind("tgi_request_duration_bucket", 0) == 0;

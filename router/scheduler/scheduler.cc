@@ -195,7 +195,10 @@ std::optional<CachedBatch> Scheduler::Prefill(const ShardBatch& batch, Entries& 
   const Clock::time_point start = Clock::now();
   absl::StatusOr<StepResult> result = client_->Prefill(batch);
   InferenceRecord record{"prefill", result.ok(), Clock::now() - start, {}};
-  if (result.ok()) record.timings = result->timings;
+  if (result.ok()) {
+    record.timings = result->timings;
+    record.stats = result->stats;
+  }
   observer_->OnInference(record);
   if (!result.ok()) {
     generation_healthy_ = false;
@@ -221,7 +224,10 @@ std::optional<CachedBatch> Scheduler::Decode(const std::vector<CachedBatch>& bat
   const Clock::time_point start = Clock::now();
   absl::StatusOr<StepResult> result = client_->Decode(batches);
   InferenceRecord record{"decode", result.ok(), Clock::now() - start, {}};
-  if (result.ok()) record.timings = result->timings;
+  if (result.ok()) {
+    record.timings = result->timings;
+    record.stats = result->stats;
+  }
   observer_->OnInference(record);
   if (!result.ok()) {
     generation_healthy_ = false;

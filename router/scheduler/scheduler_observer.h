@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -21,6 +22,7 @@ struct InferenceRecord {
   bool success = false;
   std::chrono::nanoseconds duration{0};  // wall time of the RPC, in the router
   StepTimings timings;                   // shard-side timings; zero on failure
+  std::optional<ShardStepStats> stats;   // tgi-cpp shards only; absent on failure
 };
 
 class SchedulerObserver {

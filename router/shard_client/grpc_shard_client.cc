@@ -79,6 +79,7 @@ StepResult CombineSteps(const std::vector<Response>& responses) {
       result.generations.push_back(FromProto(generation));
     }
     if (rank == 0 && response.has_batch()) result.batch = FromProto(response.batch());
+    if (rank == 0 && response.has_stats()) result.stats = FromProto(response.stats());
     if (rank == 0 || response.total_ns() > slowest) {
       slowest = response.total_ns();
       result.timings.forward_ns = response.forward_ns();
@@ -103,6 +104,17 @@ struct GrpcShardClient::Shards {
   std::mutex mutex;
   std::set<grpc::ClientContext*> in_flight;
   bool cancelled = false;
+
+  // Rank 0's latest KvUsage.
+  mutable std::mutex usage_mutex;
+  std::optional<ShardKvUsage> kv_usage;
+
+  template <typename Response>
+  void NoteUsage(const Answers<Response>& answers) {
+    if (answers.responses.empty() || !answers.responses.front().has_kv_usage()) return;
+    std::lock_guard lock(usage_mutex);
+    kv_usage = FromProto(answers.responses.front().kv_usage());
+  }
 
   void CancelAll() {
     std::lock_guard lock(mutex);
@@ -154,6 +166,11 @@ GrpcShardClient::GrpcShardClient(std::vector<std::string> paths, std::unique_ptr
 GrpcShardClient::~GrpcShardClient() = default;
 
 void GrpcShardClient::CancelAll() { shards_->CancelAll(); }
+
+std::optional<ShardKvUsage> GrpcShardClient::kv_usage() const {
+  std::lock_guard lock(shards_->usage_mutex);
+  return shards_->kv_usage;
+}
 
 absl::StatusOr<std::unique_ptr<GrpcShardClient>> GrpcShardClient::Connect(
     const std::string& master_url, std::chrono::milliseconds connect_timeout,
@@ -215,6 +232,7 @@ absl::Status GrpcShardClient::ClearCache(std::optional<uint64_t> batch_id) {
       [&](Stub::async_interface& stub, grpc::ClientContext* context,
           pb::ClearCacheResponse* response,
           Callback done) { stub.ClearCache(context, &request, response, std::move(done)); });
+  if (answers.Status().ok()) shards_->NoteUsage(answers);
   return answers.Status();
 }
 
@@ -228,6 +246,7 @@ absl::StatusOr<CachedBatch> GrpcShardClient::FilterBatch(uint64_t batch_id,
           pb::FilterBatchResponse* response,
           Callback done) { stub.FilterBatch(context, &request, response, std::move(done)); });
   if (absl::Status status = answers.Status(); !status.ok()) return status;
+  shards_->NoteUsage(answers);
   return FromProto(answers.responses.front().batch());
 }
 
@@ -258,6 +277,7 @@ absl::StatusOr<StepResult> GrpcShardClient::Prefill(const ShardBatch& batch) {
       [&](Stub::async_interface& stub, grpc::ClientContext* context, pb::PrefillResponse* response,
           Callback done) { stub.Prefill(context, &request, response, std::move(done)); });
   if (absl::Status status = answers.Status(); !status.ok()) return status;
+  shards_->NoteUsage(answers);
   return CombineSteps(answers.responses);
 }
 
@@ -268,6 +288,7 @@ absl::StatusOr<StepResult> GrpcShardClient::Decode(const std::vector<CachedBatch
       [&](Stub::async_interface& stub, grpc::ClientContext* context, pb::DecodeResponse* response,
           Callback done) { stub.Decode(context, &request, response, std::move(done)); });
   if (absl::Status status = answers.Status(); !status.ok()) return status;
+  shards_->NoteUsage(answers);
   return CombineSteps(answers.responses);
 }
 

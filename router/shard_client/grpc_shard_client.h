@@ -28,6 +28,10 @@ class GrpcShardClient final : public ShardClient {
   // stopping"): a stop signal must not wait for a long warmup or a hung shard. Thread-safe.
   void CancelAll();
 
+  // Rank 0's KV cache use as its latest answer reported it (tgi-cpp shards report it on every
+  // call that changes it); nullopt before the first or with another server's shards. Thread-safe.
+  std::optional<ShardKvUsage> kv_usage() const;
+
   // The socket paths of the shards, in rank order (ServiceDiscovery's order).
   const std::vector<std::string>& shard_paths() const { return paths_; }
 

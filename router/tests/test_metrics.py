@@ -90,6 +90,19 @@ def test_a_known_sequence_gives_exact_counts(single):
         s['tgi_batch_inference_success{method="decode"}']
     assert s["tgi_batch_next_size_count"] == 3
     assert len([k for k in s if k.startswith("tgi_request_duration_bucket")]) == 36
+    # tgi-cpp's own: bucket shapes, positions, the KV pool back to empty.
+    prefill_shapes = {k: v for k, v in s.items()
+                      if k.startswith('tgi_cpp_batch_shape_steps_total{') and 'method="prefill"' in k}
+    assert sum(prefill_shapes.values()) == 3, prefill_shapes
+    assert all('batch="4"' in k for k in prefill_shapes), prefill_shapes  # PREFILL_BATCH_BUCKET_SIZE
+    assert s['tgi_cpp_positions_total{kind="padding",method="prefill"}'] == 0  # CPU computes no padding
+    tokens = lambda text: len(requests.post(single.url + "/tokenize", headers=JSON, timeout=10,
+                                            json={"inputs": text}).json())
+    assert s['tgi_cpp_positions_total{kind="real",method="prefill"}'] == \
+        2 * tokens("Zoo") + tokens("Once upon a time")
+    assert s["tgi_cpp_kv_blocks_reserved"] > 0
+    assert s["tgi_cpp_kv_blocks_used"] == 0
+    assert s["tgi_cpp_kv_block_size"] == 16
 
 
 def test_promtool_accepts_the_exposition(single):
@@ -100,7 +113,7 @@ def test_promtool_accepts_the_exposition(single):
     # allowed is about names TGI fixed (counters without "_total", "tgi_request_count"), which
     # dashboards depend on.
     assert checked.returncode in (0, 3), checked.stdout + checked.stderr
-    allowed = re.compile(r'^tgi_\w+ (counter metrics should have "_total" suffix|'
+    allowed = re.compile(r'^tgi_(?!cpp_)\w+ (counter metrics should have "_total" suffix|'
                          r'non-histogram and non-summary metrics should not have "_count" suffix)$')
     for line in (checked.stdout + checked.stderr).splitlines():
         assert allowed.match(line), line

@@ -94,6 +94,7 @@ def test_two_thousand_bad_requests_leave_the_server_idle(limited):
     assert s.get("tgi_queue_size", 0) == 0
     assert s.get("tgi_batch_current_size", 0) == 0
     assert s["tgi_cpp_permits_in_use"] == 0
+    assert s.get("tgi_cpp_kv_blocks_used", 0) == 0
     assert s.get('tgi_request_failure{err="generation"}', 0) == 0
     assert limited.shard.poll() is None and limited.router.poll() is None
     assert_serves(limited)

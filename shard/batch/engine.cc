@@ -176,6 +176,17 @@ absl::StatusOr<StepResult> Engine::Prefill(uint64_t batch_id, std::vector<Reques
     prepared.push_back(std::move(*request));
   }
   StepResult result;
+  int64_t longest = 0;
+  for (const PreparedRequest& request : prepared) {
+    const int64_t length = static_cast<int64_t>(request.prompt_ids.size());
+    result.stats.tokens += length;
+    longest = std::max(longest, length);
+  }
+  const BucketConfig& buckets = options_.buckets;
+  result.stats.rows = static_cast<int64_t>(prepared.size());
+  result.stats.bucket_rows = RoundUp(result.stats.rows, buckets.prefill_batch_bucket_size);
+  result.stats.bucket_length =
+      std::min(RoundUp(longest, buckets.pad_sequence_to_multiple_of), buckets.max_total_tokens);
   absl::StatusOr<std::unique_ptr<Batch>> batch =
       Batch::Prefill(batch_id, std::move(prepared), context_, &result);
   if (!batch.ok()) return batch.status();
@@ -187,6 +198,13 @@ absl::StatusOr<StepResult> Engine::Prefill(uint64_t batch_id, std::vector<Reques
   }
   result.total_ns = NanosSince(started);
   return result;
+}
+
+KvUsage Engine::kv_usage() const {
+  if (pool_ == nullptr) return KvUsage{.block_size = kernels::kBlockSize};
+  return KvUsage{.blocks_used = pool_->num_blocks() - pool_->free_blocks(),
+                 .blocks_reserved = pool_->num_blocks(),
+                 .block_size = kernels::kBlockSize};
 }
 
 absl::StatusOr<StepResult> Engine::Decode(std::span<const uint64_t> batch_ids) {
@@ -213,6 +231,10 @@ absl::StatusOr<StepResult> Engine::Decode(std::span<const uint64_t> batch_ids) {
   if (batch_ids.size() > 1) result.concat_ns = NanosSince(concat_started);
   std::unique_ptr<Batch> batch = std::move(*merged);
   if (batch != nullptr) {
+    result.stats.rows = batch->NumLive();
+    result.stats.tokens = result.stats.rows;
+    result.stats.bucket_rows = RoundUp(result.stats.rows, options_.buckets.batch_bucket_size);
+    result.stats.bucket_length = 1;
     absl::Status status = batch->Decode(context_, &result);
     if (!status.ok()) return status;
     result.forward_ns = batch->last_forward_ns();

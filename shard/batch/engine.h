@@ -58,9 +58,12 @@ class Engine {
   const Batch* FindBatch(uint64_t id) const;
   // Null only when the pool could not be reserved (then every Prefill is refused).
   const KvPool* pool() const { return pool_.get(); }
+  // The KV pool's use right now (nothing reserved before Warmup sizes the pool).
+  KvUsage kv_usage() const;
 
  private:
   absl::StatusOr<PreparedRequest> Prepare(RequestSpec spec) const;
+
   absl::StatusOr<std::vector<int32_t>> ParseTokenIds(const std::string& inputs) const;
   // Blocks that memory_fraction of the free memory holds (at least 1).
   int64_t BlocksFromMemory() const;
