@@ -79,6 +79,10 @@ ChildSpec BuildShard(const LauncherOptions& options, const PlanInputs& in,
     shard.args.push_back("--dtype");
     shard.args.push_back(*in.dtype);
   }
+  if (options.kv_cache_dtype && options.kv_cache_dtype->rfind("fp8", 0) != 0) {
+    shard.args.push_back("--kv-cache-dtype");
+    shard.args.push_back(*options.kv_cache_dtype);
+  }
   shard.args.push_back("--max-total-tokens");
   shard.args.push_back(absl::StrCat(in.limits.max_total_tokens));
   shard.args.push_back("--num-threads");
