@@ -52,9 +52,10 @@ const std::map<std::string, FlagText>& Table() {
         "", "float16, bfloat16, float32"}},
       {"--kv-cache-dtype",
        {"Specify the dtype for the key-value cache. When this option is not provided, the KV "
-        "cache will use the same dtype as the model\n\ntgi-cpp: accepted and ignored (with a "
-        "warning)",
-        "", "fp8_e4m3fn, fp8_e5m2"}},
+        "cache will use the same dtype as the model\n\ntgi-cpp: bfloat16 halves the KV cache "
+        "(and its traffic) of a float32 model; float32 keeps it exact; the fp8 values are "
+        "accepted and ignored (with a warning)",
+        "", "fp8_e4m3fn, fp8_e5m2, bfloat16, float32"}},
       {"--trust-remote-code",
        {"Whether you want to execute hub modelling code. Explicitly passing a `revision` is "
         "encouraged when loading a model with custom code to ensure no malicious code has been "

@@ -102,8 +102,9 @@ void WarnIgnored(const LauncherOptions& options) {
                  *options.quantize);
   }
   if (options.speculate) spdlog::warn("--speculate is not supported by tgi-cpp; ignored");
-  if (options.kv_cache_dtype) {
-    spdlog::warn("--kv-cache-dtype is not supported by tgi-cpp; the model's dtype is used");
+  if (options.kv_cache_dtype && options.kv_cache_dtype->rfind("fp8", 0) == 0) {
+    spdlog::warn("--kv-cache-dtype {} is not supported by tgi-cpp; the model's dtype is used",
+                 *options.kv_cache_dtype);
   }
   if (options.lora_adapters) spdlog::warn("--lora-adapters is not supported by tgi-cpp; ignored");
 }

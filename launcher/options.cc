@@ -74,7 +74,8 @@ void RegisterFlags(Registrar& r, LauncherOptions& o, std::vector<int64_t>& cuda_
                              "bitsandbytes-fp4", "fp8", "exl2", "marlin"}));
   r.Value("--speculate", o.speculate)->check(CLI::NonNegativeNumber);
   r.Value("--dtype", o.dtype)->check(CLI::IsMember({"float16", "bfloat16", "float32"}));
-  r.Value("--kv-cache-dtype", o.kv_cache_dtype)->check(CLI::IsMember({"fp8_e4m3fn", "fp8_e5m2"}));
+  r.Value("--kv-cache-dtype", o.kv_cache_dtype)
+      ->check(CLI::IsMember({"fp8_e4m3fn", "fp8_e5m2", "bfloat16", "float32"}));
   r.Flag("--trust-remote-code", o.trust_remote_code);
   r.Value("--max-concurrent-requests", o.max_concurrent_requests)->check(CLI::NonNegativeNumber);
   r.Value("--max-best-of", o.max_best_of)->check(CLI::NonNegativeNumber);

@@ -79,6 +79,10 @@ ChildSpec BuildShard(const LauncherOptions& options, const PlanInputs& in,
     shard.args.push_back("--dtype");
     shard.args.push_back(*in.dtype);
   }
+  if (options.kv_cache_dtype && options.kv_cache_dtype->rfind("fp8", 0) != 0) {
+    shard.args.push_back("--kv-cache-dtype");
+    shard.args.push_back(*options.kv_cache_dtype);
+  }
   shard.args.push_back("--max-total-tokens");
   shard.args.push_back(absl::StrCat(in.limits.max_total_tokens));
   shard.args.push_back("--num-threads");
@@ -159,6 +163,10 @@ ChildSpec BuildRouter(const LauncherOptions& options, const PlanInputs& in) {
       in.model_dir,
       "--payload-limit",
       absl::StrCat(options.payload_limit),
+      // The router drains for a little less than the launcher waits before SIGKILL, so that
+      // what is left still gets a clean error.
+      "--drain-timeout",
+      absl::StrCat(std::max<int64_t>(0, options.graceful_termination_timeout - 5)),
       "--json-output",
   };
   auto add = [&](const std::string& flag, const std::optional<std::string>& value) {

@@ -81,6 +81,15 @@ TEST(BuildPlanTest, ShardsGetTgisArgumentsAndEnvironment) {
   }
 }
 
+TEST(BuildPlanTest, KvCacheDtypeReachesTheShardExceptFp8) {
+  LauncherOptions options;
+  EXPECT_THAT(BuildPlan(options, Inputs(1)).shards[0].args, Not(Contains("--kv-cache-dtype")));
+  options.kv_cache_dtype = "bfloat16";
+  EXPECT_EQ(ArgAfter(BuildPlan(options, Inputs(1)).shards[0].args, "--kv-cache-dtype"), "bfloat16");
+  options.kv_cache_dtype = "fp8_e5m2";  // not supported: warned about, the model's dtype is used
+  EXPECT_THAT(BuildPlan(options, Inputs(1)).shards[0].args, Not(Contains("--kv-cache-dtype")));
+}
+
 TEST(BuildPlanTest, OneShardInheritsEveryCpu) {
   const LaunchPlan plan = BuildPlan(LauncherOptions{}, Inputs(1));
   ASSERT_EQ(plan.shards.size(), 1u);
@@ -114,6 +123,7 @@ TEST(BuildPlanTest, RouterGetsTheResolvedLimits) {
   EXPECT_EQ(ArgAfter(args, "--hostname"), "127.0.0.1");
   EXPECT_EQ(ArgAfter(args, "--api-key"), "k");
   EXPECT_EQ(ArgAfter(args, "--payload-limit"), "2000000");
+  EXPECT_EQ(ArgAfter(args, "--drain-timeout"), "85");
   EXPECT_EQ(ArgAfter(args, "--max-client-batch-size"), "4");
   EXPECT_EQ(std::count(args.begin(), args.end(), "--cors-allow-origin"), 2);
   EXPECT_THAT(args, Contains("--disable-grammar-support"));

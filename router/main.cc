@@ -1,6 +1,8 @@
 // text-generation-router: the TGI HTTP API. Loads the tokenizer, connects to the shards, warms
-// them up (tgi-gaudi's bucket enumeration), then serves HTTP until SIGTERM or SIGINT, when it
-// stops accepting, drains the requests in flight and exits.
+// them up (tgi-gaudi's bucket enumeration), then serves HTTP. A stop signal (SIGTERM, SIGINT) is
+// honoured in every phase: while connecting or warming up it cancels the RPC in flight and exits;
+// while serving it stops accepting, drains the requests in flight for up to --drain-timeout, fails
+// whatever is left with a clean error, and exits.
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
@@ -11,10 +13,14 @@
 #include <memory>
 
 #include "common/env.h"
+#include "common/gaudi_env.h"
 #include "common/logging.h"
+#include "common/stop_signal.h"
 #include "common/tokenizer/tokenizer.h"
 #include "router/http/routes.h"
 #include "router/http/server.h"
+#include "router/infer/infer.h"
+#include "router/metrics/metrics.h"
 #include "router/options.h"
 #include "router/scheduler/batch_limits.h"
 #include "router/scheduler/scheduler.h"
@@ -26,7 +32,13 @@
 namespace tgi::router {
 namespace {
 
-constexpr std::chrono::seconds kDrainTimeout{90};
+// After the drain: how long the I/O threads get to deliver the errors of what was left.
+constexpr std::chrono::seconds kFlushTimeout{2};
+
+int Stopped(const char* phase) {
+  spdlog::info("stop signal received while {}; exiting", phase);
+  return 0;
+}
 
 std::shared_ptr<const common::Tokenizer> LoadTokenizer(const RouterOptions& options) {
   absl::StatusOr<std::unique_ptr<common::Tokenizer>> tokenizer =
@@ -40,28 +52,36 @@ std::shared_ptr<const common::Tokenizer> LoadTokenizer(const RouterOptions& opti
   return std::shared_ptr<const common::Tokenizer>(std::move(*tokenizer));
 }
 
-int Run(const RouterOptions& options, const sigset_t& stop_signals) {
-  absl::StatusOr<GaudiEnv> gaudi = ReadGaudiEnv();
+int Run(const RouterOptions& options, common::StopSignal& stop) {
+  absl::StatusOr<common::GaudiEnv> gaudi = common::ReadGaudiEnv();
   if (!gaudi.ok()) {
     spdlog::error("{}", std::string(gaudi.status().message()));
     return 1;
   }
-  std::shared_ptr<const common::Tokenizer> tokenizer = LoadTokenizer(options);
+  // tgi-gaudi loads no tokenizer with SKIP_TOKENIZER_IN_TGI: inputs are token ids.
+  std::shared_ptr<const common::Tokenizer> tokenizer =
+      gaudi->skip_tokenizer ? nullptr : LoadTokenizer(options);
 
   spdlog::info("Connecting to shard {}", options.master_shard_uds_path);
-  absl::StatusOr<std::unique_ptr<GrpcShardClient>> connected =
-      GrpcShardClient::Connect(options.master_shard_uds_path, std::chrono::seconds(60));
+  absl::StatusOr<std::unique_ptr<GrpcShardClient>> connected = GrpcShardClient::Connect(
+      options.master_shard_uds_path, std::chrono::seconds(60), [&stop] { return stop.stopped(); });
+  if (stop.stopped()) return Stopped("connecting to the shards");
   if (!connected.ok()) {
     spdlog::error("Could not connect to the shards: {}", std::string(connected.status().message()));
     return 1;
   }
   std::shared_ptr<GrpcShardClient> client = std::move(*connected);
+  // Until serving starts, a stop signal cancels the RPC in flight (a warmup call can be long).
+  std::optional<common::StopSignal::Scope> cancel_on_stop =
+      stop.OnStop([client] { client->CancelAll(); });
   if (absl::Status status = client->ClearCache(std::nullopt); !status.ok()) {
+    if (stop.stopped()) return Stopped("starting");
     spdlog::error("ClearCache failed: {}", std::string(status.message()));
     return 1;
   }
   absl::StatusOr<ShardInfo> shard_info = client->Info();
   if (!shard_info.ok()) {
+    if (stop.stopped()) return Stopped("starting");
     spdlog::error("Info failed: {}", std::string(shard_info.status().message()));
     return 1;
   }
@@ -92,7 +112,9 @@ int Run(const RouterOptions& options, const sigset_t& stop_signals) {
       spdlog::error("Warmup plan: {}", std::string(plan.status().message()));
       return 1;
     }
-    absl::StatusOr<std::optional<uint32_t>> result = RunWarmup(*client, *plan, warmup);
+    absl::StatusOr<std::optional<uint32_t>> result =
+        RunWarmup(*client, *plan, warmup, [&stop] { return stop.stopped(); });
+    if (stop.stopped()) return Stopped("warming up");
     if (!result.ok()) {
       spdlog::error("Warmup failed: {}", std::string(result.status().message()));
       return 1;
@@ -109,8 +131,14 @@ int Run(const RouterOptions& options, const sigset_t& stop_signals) {
     return 1;
   }
   spdlog::info("Setting max batch total tokens to {}", *max_batch_total_tokens);
+  cancel_on_stop.reset();
 
+  auto metrics = std::make_shared<Metrics>(
+      MetricsConfig{.max_input_tokens = static_cast<uint32_t>(options.max_input_tokens),
+                    .max_total_tokens = static_cast<uint32_t>(options.max_total_tokens),
+                    .speculate = shard_info->speculate});
   SchedulerOptions scheduler_options;
+  scheduler_options.observer = metrics;
   scheduler_options.max_batch_prefill_tokens =
       static_cast<uint32_t>(options.max_batch_prefill_tokens);
   scheduler_options.max_batch_total_tokens = *max_batch_total_tokens;
@@ -124,6 +152,8 @@ int Run(const RouterOptions& options, const sigset_t& stop_signals) {
   scheduler.Start();
 
   ValidationConfig validation_config;
+  validation_config.skip_tokenizer = gaudi->skip_tokenizer;
+  validation_config.quant_config = gaudi->quant_config;
   validation_config.max_best_of = static_cast<size_t>(options.max_best_of);
   validation_config.max_stop_sequences = static_cast<size_t>(options.max_stop_sequences);
   validation_config.max_top_n_tokens = static_cast<uint32_t>(options.max_top_n_tokens);
@@ -131,11 +161,13 @@ int Run(const RouterOptions& options, const sigset_t& stop_signals) {
   validation_config.max_total_tokens = static_cast<size_t>(options.max_total_tokens);
   validation_config.validation_workers = static_cast<size_t>(options.validation_workers);
   validation_config.disable_grammar_support = options.disable_grammar_support;
-  validation_config.ReadEnvironment();
   Validation validation(validation_config, tokenizer ? WrapTokenizer(tokenizer) : nullptr);
+  Infer infer(static_cast<size_t>(options.max_concurrent_requests), validation, scheduler,
+              metrics);
+  metrics->WatchAdmission(&infer.admission());
+  metrics->WatchKvUsage([client] { return client->kv_usage(); });
 
   http::RoutesConfig routes_config;
-  routes_config.max_concurrent_requests = options.max_concurrent_requests;
   routes_config.cors_allow_origin = options.cors_allow_origin;
   routes_config.api_key = options.api_key;
   routes_config.compute_type = common::GetEnvString("COMPUTE_TYPE", "gpu+optimized");
@@ -155,7 +187,7 @@ int Run(const RouterOptions& options, const sigset_t& stop_signals) {
   info.validation_workers = static_cast<uint64_t>(options.validation_workers);
   info.max_client_batch_size = static_cast<uint64_t>(options.max_client_batch_size);
   if (std::optional<std::string> label = common::GetEnv("DOCKER_LABEL")) info.docker_label = label;
-  http::Routes routes(std::move(routes_config), validation, scheduler);
+  http::Routes routes(std::move(routes_config), infer, validation, scheduler, *metrics);
 
   http::ServerOptions server_options;
   server_options.hostname = options.hostname;
@@ -174,11 +206,18 @@ int Run(const RouterOptions& options, const sigset_t& stop_signals) {
   spdlog::info("Connected");
   spdlog::info("Serving on http://{}:{}", options.hostname, server.port());
 
-  int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
-  spdlog::info("signal {} received, starting graceful shutdown", signal_number);
-  server.Stop(kDrainTimeout);
+  stop.Wait();
+  spdlog::info("signal {} received, starting graceful shutdown", stop.signal_number());
+  // Everything that can still produce an event is stopped while its consumers (the routes, the
+  // connections) are alive; only then are the objects destroyed, in reverse order.
+  server.StopAccepting();
+  if (!server.WaitIdle(std::chrono::seconds(options.drain_timeout))) {
+    spdlog::warn("requests still in flight after {} s; failing them", options.drain_timeout);
+  }
+  validation.Shutdown();
   scheduler.Stop();
+  server.WaitIdle(kFlushTimeout);
+  server.Stop(std::chrono::milliseconds(0));
   spdlog::info("router stopped");
   return 0;
 }
@@ -187,11 +226,7 @@ int Run(const RouterOptions& options, const sigset_t& stop_signals) {
 }  // namespace tgi::router
 
 int main(int argc, char** argv) {
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  tgi::common::StopSignal& stop = tgi::common::StopSignal::Install();
   signal(SIGPIPE, SIG_IGN);
 
   absl::StatusOr<tgi::router::RouterOptions> options = tgi::router::ParseRouterOptions(argc, argv);
@@ -201,5 +236,5 @@ int main(int argc, char** argv) {
     return 1;
   }
   tgi::common::SetUpLogging({.json = options->json_output, .component = "router"});
-  return tgi::router::Run(*options, stop_signals);
+  return tgi::router::Run(*options, stop);
 }

@@ -101,6 +101,9 @@ absl::StatusOr<RouterOptions> ParseRouterOptions(int argc, char** argv) {
       "Prompts per /v1/completions call")->check(CLI::PositiveNumber);
   add("--payload-limit", o.payload_limit, "PAYLOAD_LIMIT", "Largest request body in bytes")
       ->check(CLI::PositiveNumber);
+  add("--drain-timeout", o.drain_timeout, "DRAIN_TIMEOUT",
+      "Seconds a stop signal waits for the requests in flight before failing them")
+      ->check(CLI::NonNegativeNumber);
   bool ngrok = false;
   std::string ignored;
   app.add_flag("--ngrok", ngrok, "Accepted; ngrok is not built")->envname("NGROK");

@@ -38,6 +38,9 @@ struct RouterOptions {
   bool disable_grammar_support = false;
   int64_t max_client_batch_size = 4;
   int64_t payload_limit = 2'000'000;
+  // Not a TGI flag: how long a stop signal waits for the requests in flight (the launcher passes
+  // a little less than its --graceful-termination-timeout) before failing them.
+  int64_t drain_timeout = 85;
 };
 
 // Parses argv and the environment (a flag wins over its variable), then runs TGI's checks.

@@ -21,6 +21,8 @@ packages=(
   gnuplot-nox
   # tests: GoogleTest, the sentencepiece reference, Python test clients
   libgtest-dev libgmock-dev libsentencepiece-dev
+  # tests: promtool and a real Prometheus server scraping /metrics
+  prometheus
   python3 python3-pytest python3-requests python3-numpy python3-grpcio python3-protobuf
   python3-sentencepiece
 )

@@ -15,3 +15,18 @@ echo "== build"
 cmake --build "${BUILD_DIR}" -j "${JOBS}"
 echo "== unit tests"
 ctest --test-dir "${BUILD_DIR}" -j "${JOBS}" --output-on-failure
+
+# The router, launcher and common code again under AddressSanitizer and UndefinedBehaviorSanitizer
+# (libtorch is not instrumented, so the shard is not rebuilt: the router's tests that need a real
+# shard use the one built above). Any report fails the run.
+ASAN_DIR=${ASAN_BUILD_DIR:-build-asan}
+echo "== configure (${ASAN_DIR}: ASan + UBSan, without the shard)"
+cmake -S . -B "${ASAN_DIR}" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTGI_BUILD_SHARD=OFF \
+  "-DTGI_EXTERNAL_SHARD_BIN=$(pwd)/${BUILD_DIR}/shard/text-generation-shard" \
+  "-DCMAKE_CXX_FLAGS=-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
+echo "== build (${ASAN_DIR})"
+cmake --build "${ASAN_DIR}" -j "${JOBS}"
+echo "== tests under sanitizers"
+ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1} \
+UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+  ctest --test-dir "${ASAN_DIR}" -j "${JOBS}" --output-on-failure

@@ -1,6 +1,8 @@
 // text-generation-shard: serves one rank of a model over TGI's generate.v2 gRPC protocol on the
 // unix socket {uds-path}-{rank}. Loads on the model thread, serves until SIGTERM or SIGINT, then
-// stops the server and removes its socket.
+// stops the server and removes its socket. A stop signal while loading exits at once (no socket
+// exists yet); while serving, Warmup stops between its steps and a step in flight gets a few
+// seconds to finish before the process exits regardless.
 #include <grpcpp/grpcpp.h>
 #include <malloc.h>
 #include <signal.h>
@@ -11,11 +13,13 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <future>
 #include <iostream>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
+#include "common/stop_signal.h"
 #include "common/tokenizer/tokenizer.h"
 #include "shard/batch/engine.h"
 #include "shard/model/llama.h"
@@ -36,7 +40,11 @@ std::string DtypeName(at::ScalarType dtype) {
 }
 
 // Loads the tokenizer and the model and builds the engine, on the model thread.
-absl::StatusOr<std::unique_ptr<Engine>> LoadEngine(const ShardOptions& options) {
+// How long a step in flight may delay the exit after a stop signal (the launcher waits longer).
+constexpr std::chrono::seconds kStopGrace{6};
+
+absl::StatusOr<std::unique_ptr<Engine>> LoadEngine(const ShardOptions& options,
+                                                   common::StopSignal& stop) {
   const int threads = ConfigureTorchThreads(options.num_threads);
   spdlog::info("loading {} with {} threads (rank {} of {})", options.model_dir, threads,
                options.rank, options.world_size);
@@ -60,6 +68,10 @@ absl::StatusOr<std::unique_ptr<Engine>> LoadEngine(const ShardOptions& options) 
     if (!dtype.ok()) return dtype.status();
     load.dtype = *dtype;
   }
+  absl::StatusOr<std::optional<at::ScalarType>> kv_dtype =
+      ParseKvCacheDtype(options.kv_cache_dtype);
+  if (!kv_dtype.ok()) return kv_dtype.status();
+  load.kv_cache_dtype = *kv_dtype;
   load.rank = options.rank;
   load.world_size = options.world_size;
   absl::StatusOr<std::unique_ptr<LlamaModel>> model = LlamaModel::Load(options.model_dir, load);
@@ -77,10 +89,11 @@ absl::StatusOr<std::unique_ptr<Engine>> LoadEngine(const ShardOptions& options) 
   engine_options.watermark = WatermarkConfig{options.watermark_gamma, options.watermark_delta};
   engine_options.skip_tokenizer = options.skip_tokenizer;
   engine_options.force_ignore_eos = options.ignore_eos;
+  engine_options.stopped = [&stop] { return stop.stopped(); };
   return std::make_unique<Engine>(std::move(*model), std::move(tokenizer), engine_options);
 }
 
-int Serve(const ShardOptions& options, const sigset_t& stop_signals) {
+int Serve(const ShardOptions& options, common::StopSignal& stop) {
   if (options.world_size > 1) {
     spdlog::error(
         "tensor parallelism is not supported yet: WORLD_SIZE={} asks for {} shards; run a single "
@@ -89,8 +102,15 @@ int Serve(const ShardOptions& options, const sigset_t& stop_signals) {
     return 1;
   }
   ModelThread model_thread;
-  absl::StatusOr<std::unique_ptr<Engine>> engine =
-      model_thread.Run([&] { return LoadEngine(options); });
+  absl::StatusOr<std::unique_ptr<Engine>> engine;
+  {
+    common::StopSignal::Scope exit_while_loading = stop.OnStop([] {
+      spdlog::info("stop signal received while loading; exiting");
+      spdlog::default_logger()->flush();
+      std::_Exit(0);
+    });
+    engine = model_thread.Run([&] { return LoadEngine(options, stop); });
+  }
   if (!engine.ok()) {
     spdlog::error("could not load {}: {}", options.model_dir, std::string(engine.status().message()));
     return 1;
@@ -119,11 +139,19 @@ int Serve(const ShardOptions& options, const sigset_t& stop_signals) {
   }
   spdlog::info("serving on unix://{}", socket);
 
-  int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
-  spdlog::info("received signal {}, shutting down", signal_number);
-  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  server->Wait();
+  stop.Wait();
+  spdlog::info("received signal {}, shutting down", stop.signal_number());
+  std::future<void> stopped = std::async(std::launch::async, [&server] {
+    server->Shutdown(std::chrono::system_clock::now() + kStopGrace / 2);
+    server->Wait();
+  });
+  if (stopped.wait_for(kStopGrace) != std::future_status::ready) {
+    std::filesystem::remove(socket, ignored);
+    spdlog::warn("a step was still running {} s after the stop signal; exiting anyway; removed {}",
+                 kStopGrace.count(), socket);
+    spdlog::default_logger()->flush();
+    std::_Exit(0);
+  }
   std::filesystem::remove(socket, ignored);
   spdlog::info("stopped; removed {}", socket);
   return 0;
@@ -137,12 +165,8 @@ int main(int argc, char** argv) {
   // free: a fresh multi-megabyte buffer otherwise costs page faults on every step.
   mallopt(M_MMAP_THRESHOLD, 64 << 20);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
-  // Block the stop signals in every thread; the main thread waits for them with sigwait.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // Blocks the stop signals in every thread; one thread of its own waits for them.
+  tgi::common::StopSignal& stop = tgi::common::StopSignal::Install();
 
   absl::StatusOr<tgi::shard::ShardOptions> options = tgi::shard::ParseShardOptions(argc, argv);
   if (!options.ok()) {
@@ -153,5 +177,5 @@ int main(int argc, char** argv) {
   tgi::common::SetUpLogging({.json = options->json_output,
                              .level = options->log_level,
                              .component = absl::StrCat("shard-", options->rank)});
-  return tgi::shard::Serve(*options, stop_signals);
+  return tgi::shard::Serve(*options, stop);
 }

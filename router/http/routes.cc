@@ -5,15 +5,12 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cmath>
-#include <mutex>
 #include <optional>
 #include <string_view>
 
 #include "router/api/errors.h"
 #include "router/api/generate_request.h"
 #include "router/api/openapi.h"
-#include "router/validation/rules.h"
 
 namespace tgi::router::http {
 
@@ -21,6 +18,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr char kJson[] = "application/json";
+using beast_http::verb;
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 int64_t Millis(Clock::duration d) {
@@ -51,18 +49,13 @@ void SendError(Responder& responder, const absl::Status& status, Headers headers
 
 void SendJsonError(Responder& responder, beast_http::status status, std::string_view message,
                    std::string_view type, Headers headers) {
-  responder.Send(status, kJson,
-                 std::string("{\"error\":\"") + std::string(message) + "\",\"error_type\":\"" +
-                     std::string(type) + "\"}",
-                 std::move(headers));
+  responder.Send(status, kJson, ErrorBodyJson(message, type), std::move(headers));
 }
 
-// TGI picks the best_of winner by the highest mean logprob of its generated tokens.
-double MeanLogprob(const GenerationOutput& output) {
-  if (output.tokens.empty()) return -INFINITY;
-  double sum = 0;
-  for (const Token& token : output.tokens) sum += token.logprob;
-  return sum / static_cast<double>(output.tokens.size());
+bool HasJsonBody(const Request& request, Responder& responder, const Headers& headers) {
+  if (IsJsonContentType(HeaderValue(request, beast_http::field::content_type))) return true;
+  SendError(responder, UnsupportedMediaTypeError(), headers);
+  return false;
 }
 
 constexpr char kDocsPage[] = R"(<!doctype html>
@@ -77,225 +70,134 @@ dom_id: "#swagger-ui"});</script></body></html>
 
 }  // namespace
 
-class Routes::Permit {
- public:
-  explicit Permit(std::atomic<int64_t>& count) : count_(count) {}
-  ~Permit() { --count_; }
-
- private:
-  std::atomic<int64_t>& count_;
+const Routes::Route Routes::kTable[] = {
+    {verb::get, "/", false, &Routes::Health},
+    {verb::get, "/health", false, &Routes::Health},
+    {verb::get, "/ping", false, &Routes::Health},
+    {verb::get, "/info", false, &Routes::GetInfo},
+    {verb::get, "/metrics", false, &Routes::GetMetrics},
+    {verb::get, "/api-doc/openapi.json", false, &Routes::OpenApi},
+    {verb::get, "/docs", false, &Routes::Docs},
+    {verb::post, "/", true, &Routes::CompatGenerate},
+    {verb::post, "/generate", true, &Routes::Generate},
+    {verb::post, "/generate_stream", true, &Routes::GenerateStream},
+    {verb::post, "/tokenize", true, &Routes::Tokenize},
 };
 
-// Gathers the events of a non-streaming request's sequences (best_of of them) and answers once
-// all have ended, or at the first error.
-class Gather : public std::enable_shared_from_this<Gather> {
- public:
-  struct Options {
-    bool compat = false;
-    bool details = false;
-    std::optional<std::string> prompt;  // return_full_text
-    std::string compute_type;
-    size_t input_characters = 0;
-    Clock::time_point start;
-    Headers headers;
-  };
+namespace {
 
-  Gather(size_t n, Options options, std::shared_ptr<Responder> responder,
-         std::vector<std::shared_ptr<void>> permits)
-      : options_(std::move(options)),
-        responder_(std::move(responder)),
-        permits_(std::move(permits)),
-        outputs_(n),
-        ends_(n),
-        streams_(n) {}
+// What a finished non-streaming request answers: the body and TGI's x-* headers.
+struct GenerateAnswer {
+  bool compat = false;
+  bool details = false;
+  std::optional<std::string> prompt;  // return_full_text
+  std::string compute_type;
+  size_t input_characters = 0;
+  Clock::time_point start;
+  Headers headers;
 
-  void Watch(size_t i, std::shared_ptr<ResponseStream> stream, uint32_t input_length) {
-    {
-      std::lock_guard lock(mutex_);
-      streams_[i] = stream;
-      input_length_ = input_length;
-      if (answered_) {
-        stream->Close();
-        return;
-      }
-    }
-    stream->SetNotify([self = shared_from_this(), i] { self->Drain(i); });
-  }
-
-  void ClientGone() {
-    std::lock_guard lock(mutex_);
-    answered_ = true;
-    CloseStreams();
-  }
-
- private:
-  void CloseStreams() {
-    for (auto& stream : streams_) {
-      if (stream) stream->Close();
-    }
-  }
-
-  void Drain(size_t i) {
-    std::lock_guard lock(mutex_);
-    if (answered_ || !streams_[i]) return;
-    while (std::optional<ResponseEvent> event = streams_[i]->TryPop()) {
-      GenerationOutput& output = outputs_[i];
-      if (auto* prefill = std::get_if<PrefillEvent>(&*event)) {
-        output.prefill = std::move(prefill->tokens);
-      } else if (auto* step = std::get_if<IntermediateEvent>(&*event)) {
-        output.tokens.push_back(std::move(step->token));
-        output.top_tokens.push_back(std::move(step->top_tokens));
-      } else if (auto* end = std::get_if<EndEvent>(&*event)) {
-        output.tokens.push_back(end->token);
-        output.top_tokens.push_back(end->top_tokens);
-        output.generated_text = end->generated_text;
-        ends_[i] = std::move(*end);
-        if (++finished_ == outputs_.size()) Answer();
-        return;
-      } else if (auto* error = std::get_if<ErrorEvent>(&*event)) {
-        answered_ = true;
-        CloseStreams();
-        SendError(*responder_, GenerationError(error->message), options_.headers);
-        return;
-      }
-    }
-  }
-
-  void Answer() {
-    answered_ = true;
-    for (GenerationOutput& output : outputs_) {
-      const bool any_top = std::any_of(output.top_tokens.begin(), output.top_tokens.end(),
-                                       [](const auto& top) { return !top.empty(); });
-      if (!any_top) output.top_tokens.clear();
-    }
-    size_t best = 0;
-    for (size_t i = 1; i < outputs_.size(); ++i) {
-      if (MeanLogprob(outputs_[i]) > MeanLogprob(outputs_[best])) best = i;
-    }
-    std::vector<GenerationOutput> others;
-    for (size_t i = 0; i < outputs_.size(); ++i) {
-      if (i != best) others.push_back(outputs_[i]);
-    }
-    GenerateResponseOptions response_options{.details = options_.details,
-                                             .prompt = options_.prompt};
-    const std::vector<GenerationOutput>* best_of = outputs_.size() > 1 ? &others : nullptr;
-    std::string body =
-        options_.compat ? CompatGenerateResponseJson(outputs_[best], response_options, best_of)
-                        : GenerateResponseJson(outputs_[best], response_options, best_of);
-
+  void Send(Responder& responder, const GenerateResult& result) const {
+    const GenerateResponseOptions options{.details = details, .prompt = prompt};
+    const std::vector<GenerationOutput>* others = result.others.empty() ? nullptr : &result.others;
+    std::string body = compat ? CompatGenerateResponseJson(result.best, options, others)
+                              : GenerateResponseJson(result.best, options, others);
     const Clock::time_point now = Clock::now();
-    const EndEvent& end = *ends_[best];
-    const uint32_t generated = outputs_[best].generated_text.generated_tokens;
-    const auto inference = now - end.start;
-    Headers headers = With(options_.headers, {
-        {"x-compute-type", options_.compute_type},
-        {"x-compute-time", std::to_string(Seconds(now - options_.start))},
-        {"x-compute-characters", std::to_string(options_.input_characters)},
-        {"x-total-time", std::to_string(Millis(now - options_.start))},
-        {"x-validation-time", std::to_string(Millis(end.queued - options_.start))},
-        {"x-queue-time", std::to_string(Millis(end.start - end.queued))},
+    const uint32_t generated = result.best.generated_text.generated_tokens;
+    const auto inference = now - result.start;
+    Headers all = With(headers, {
+        {"x-compute-type", compute_type},
+        {"x-compute-time", std::to_string(Seconds(now - start))},
+        {"x-compute-characters", std::to_string(input_characters)},
+        {"x-total-time", std::to_string(Millis(now - start))},
+        {"x-validation-time", std::to_string(Millis(result.queued - start))},
+        {"x-queue-time", std::to_string(Millis(result.start - result.queued))},
         {"x-inference-time", std::to_string(Millis(inference))},
         {"x-time-per-token", std::to_string(generated ? Millis(inference) / generated : 0)},
-        {"x-prompt-tokens", std::to_string(input_length_)},
+        {"x-prompt-tokens", std::to_string(result.input_length)},
         {"x-generated-tokens", std::to_string(generated)},
     });
-    responder_->Send(beast_http::status::ok, kJson, std::move(body), std::move(headers));
+    responder.Send(beast_http::status::ok, kJson, std::move(body), std::move(all));
   }
-
-  std::mutex mutex_;
-  Options options_;
-  std::shared_ptr<Responder> responder_;
-  std::vector<std::shared_ptr<void>> permits_;  // held until this request is answered
-  std::vector<GenerationOutput> outputs_;
-  std::vector<std::optional<EndEvent>> ends_;
-  std::vector<std::shared_ptr<ResponseStream>> streams_;
-  size_t finished_ = 0;
-  uint32_t input_length_ = 0;
-  bool answered_ = false;
 };
 
-// Relays one streaming request's events as SSE frames.
+// Relays one stream's events as SSE frames. Every method runs on the connection's strand: the
+// stream's notify (on the scheduler thread) only posts Drain there. Each terminal path cancels
+// the InferStream, which frees its permit and breaks the stream -> notify -> relay cycle.
 class StreamRelay : public std::enable_shared_from_this<StreamRelay> {
  public:
   StreamRelay(std::shared_ptr<Responder> responder, bool details,
               std::optional<std::string> prompt)
       : responder_(std::move(responder)), details_(details), prompt_(std::move(prompt)) {}
 
-  void Fail(const absl::Status& status) {
-    std::lock_guard lock(mutex_);
-    if (ended_) return;
-    ended_ = true;
-    responder_->SendEvent(StreamErrorJson(status));
-    responder_->EndStream();
-  }
-
-  void Watch(std::shared_ptr<ResponseStream> stream, std::shared_ptr<void> permit) {
-    {
-      std::lock_guard lock(mutex_);
-      stream_ = stream;
-      permit_ = std::move(permit);
-      if (ended_) {
-        stream->Close();
-        return;
-      }
+  void Started(absl::StatusOr<std::shared_ptr<InferStream>> started) {
+    if (ended_) {
+      if (started.ok()) (*started)->Cancel();
+      return;
     }
-    stream->SetNotify([self = shared_from_this()] { self->Drain(); });
+    if (!started.ok()) {
+      End(StreamErrorJson(started.status()));
+      return;
+    }
+    stream_ = std::move(*started);
+    stream_->SetNotify([self = shared_from_this()] {
+      self->responder_->Post([self] { self->Drain(); });
+    });
   }
 
   void ClientGone() {
-    std::lock_guard lock(mutex_);
     ended_ = true;
-    if (stream_) stream_->Close();
-    permit_.reset();
+    Release();
   }
 
  private:
   void Drain() {
-    std::lock_guard lock(mutex_);
     if (ended_ || !stream_) return;
     while (std::optional<ResponseEvent> event = stream_->TryPop()) {
       if (auto* step = std::get_if<IntermediateEvent>(&*event)) {
         responder_->SendEvent(StreamTokenEventJson(++index_, step->token, step->top_tokens));
       } else if (auto* end = std::get_if<EndEvent>(&*event)) {
-        responder_->SendEvent(StreamEndEventJson(++index_, *end, details_, prompt_));
-        Finish();
+        End(StreamEndEventJson(++index_, *end, details_, prompt_));
         return;
       } else if (auto* error = std::get_if<ErrorEvent>(&*event)) {
-        responder_->SendEvent(StreamErrorJson(GenerationError(error->message)));
-        Finish();
+        End(StreamErrorJson(GenerationError(error->message)));
         return;
       }
     }
   }
 
-  void Finish() {
+  void End(std::string last_event) {
     ended_ = true;
+    responder_->SendEvent(std::move(last_event));
     responder_->EndStream();
-    permit_.reset();
+    Release();
   }
 
-  std::mutex mutex_;
-  std::shared_ptr<Responder> responder_;
+  void Release() {
+    if (stream_) stream_->Cancel();
+    stream_.reset();
+  }
+
+  const std::shared_ptr<Responder> responder_;
   const bool details_;
   const std::optional<std::string> prompt_;
-  std::shared_ptr<ResponseStream> stream_;
-  std::shared_ptr<void> permit_;
+  std::shared_ptr<InferStream> stream_;
   uint32_t index_ = 0;
   bool ended_ = false;
 };
 
-Routes::Routes(RoutesConfig config, Validation& validation, Scheduler& scheduler)
-    : config_(std::move(config)), validation_(validation), scheduler_(scheduler) {}
+}  // namespace
+
+std::span<const Routes::Route> Routes::Table() { return kTable; }
+
+Routes::Routes(RoutesConfig config, Infer& infer, Validation& validation, Scheduler& scheduler,
+               const Metrics& metrics)
+    : config_(std::move(config)),
+      infer_(infer),
+      validation_(validation),
+      scheduler_(scheduler),
+      metrics_(metrics) {}
 
 Routes::~Routes() { blocking_.join(); }
-
-std::shared_ptr<Routes::Permit> Routes::TryAcquirePermit() {
-  if (permits_.fetch_add(1) >= config_.max_concurrent_requests) {
-    --permits_;
-    return nullptr;
-  }
-  return std::make_shared<Permit>(permits_);
-}
 
 Headers Routes::CorsHeaders(const Request& request) const {
   if (config_.cors_allow_origin.empty()) return {{"access-control-allow-origin", "*"}};
@@ -322,52 +224,28 @@ bool Routes::Authorized(const Request& request) const {
 void Routes::Handle(Request request, std::shared_ptr<Responder> responder) {
   std::string_view target(request.target().data(), request.target().size());
   target = target.substr(0, target.find('?'));
-  const beast_http::verb method = request.method();
+  const verb method = request.method() == verb::head ? verb::get : request.method();
   Headers headers = CorsHeaders(request);
 
-  if (method == beast_http::verb::options) {
+  if (method == verb::options) {
     responder->Send(beast_http::status::ok, "text/plain", "",
                     With(headers, {{"access-control-allow-methods", "GET,POST"},
                                    {"access-control-allow-headers", "content-type"}}));
     return;
   }
-  const bool get = method == beast_http::verb::get || method == beast_http::verb::head;
-  const bool post = method == beast_http::verb::post;
-  const bool generation_route = target == "/generate" || target == "/generate_stream" ||
-                                target == "/tokenize" || (target == "/" && post);
-  if (generation_route && post && !Authorized(request)) {
-    responder->Send(beast_http::status::unauthorized, "text/plain", "", headers);
+  bool known_path = false;
+  for (const Route& route : kTable) {
+    if (route.path != target) continue;
+    known_path = true;
+    if (route.method != method) continue;
+    if (route.generation && !Authorized(request)) {
+      responder->Send(beast_http::status::unauthorized, "text/plain", "", headers);
+      return;
+    }
+    (this->*route.handler)(std::move(request), std::move(responder), headers);
     return;
   }
-
-  if (get && (target == "/" || target == "/health" || target == "/ping")) {
-    Health(responder, headers);
-  } else if (get && target == "/info") {
-    responder->Send(beast_http::status::ok, kJson, InfoJson(config_.info), headers);
-  } else if (get && target == "/api-doc/openapi.json") {
-    responder->Send(beast_http::status::ok, kJson, std::string(OpenApiJson()), headers);
-  } else if (get && target == "/docs") {
-    responder->Send(beast_http::status::ok, "text/html; charset=utf-8", kDocsPage, headers);
-  } else if (post && (target == "/generate" || target == "/")) {
-    Generate(std::move(request), std::move(responder), /*compat=*/target == "/");
-  } else if (post && target == "/generate_stream") {
-    if (!IsJsonContentType(HeaderValue(request, beast_http::field::content_type))) {
-      SendError(*responder, UnsupportedMediaTypeError(), headers);
-      return;
-    }
-    absl::StatusOr<GenerateRequest> parsed = ParseGenerateRequest(request.body());
-    if (!parsed.ok()) {
-      SendError(*responder, parsed.status(), headers);
-      return;
-    }
-    std::string prompt = parsed->inputs;
-    const bool full_text = parsed->parameters.return_full_text.value_or(false);
-    GenerateStream(std::move(*parsed), std::move(responder), full_text ? prompt : "", headers);
-  } else if (post && target == "/tokenize") {
-    Tokenize(std::move(request), std::move(responder), headers);
-  } else if (target == "/" || target == "/health" || target == "/ping" || target == "/info" ||
-             target == "/docs" || target == "/api-doc/openapi.json" || target == "/generate" ||
-             target == "/generate_stream" || target == "/tokenize") {
+  if (known_path) {
     SendJsonError(*responder, beast_http::status::method_not_allowed, "Method Not Allowed",
                   "method_not_allowed", headers);
   } else {
@@ -375,7 +253,7 @@ void Routes::Handle(Request request, std::shared_ptr<Responder> responder) {
   }
 }
 
-void Routes::Health(std::shared_ptr<Responder> responder, const Headers& headers) {
+void Routes::Health(Request, std::shared_ptr<Responder> responder, const Headers& headers) {
   boost::asio::post(blocking_, [this, responder, headers] {
     const absl::Status status = scheduler_.Health();
     if (status.ok()) {
@@ -387,121 +265,112 @@ void Routes::Health(std::shared_ptr<Responder> responder, const Headers& headers
   });
 }
 
-void Routes::Generate(Request request, std::shared_ptr<Responder> responder, bool compat) {
-  const Clock::time_point start = Clock::now();
-  const Headers headers = CorsHeaders(request);
-  if (!IsJsonContentType(HeaderValue(request, beast_http::field::content_type))) {
-    SendError(*responder, UnsupportedMediaTypeError(), headers);
-    return;
-  }
-  GenerateRequest generate;
-  if (compat) {
-    absl::StatusOr<CompatGenerateRequest> parsed = ParseCompatGenerateRequest(request.body());
-    if (!parsed.ok()) {
-      SendError(*responder, parsed.status(), headers);
-      return;
-    }
-    // POST / without a pipeline tag (none is known here) returns the full text by default.
-    const bool full_text = parsed->request.parameters.return_full_text.value_or(true);
-    if (parsed->stream) {
-      std::string prompt = full_text ? parsed->request.inputs : "";
-      GenerateStream(std::move(parsed->request), std::move(responder), std::move(prompt), headers);
-      return;
-    }
-    parsed->request.parameters.return_full_text = full_text;
-    generate = std::move(parsed->request);
-  } else {
-    absl::StatusOr<GenerateRequest> parsed = ParseGenerateRequest(request.body());
-    if (!parsed.ok()) {
-      SendError(*responder, parsed.status(), headers);
-      return;
-    }
-    generate = std::move(*parsed);
-  }
-
-  size_t n = 1;
-  if (generate.parameters.best_of.value_or(1) > 1) {
-    absl::StatusOr<size_t> best_of =
-        ValidateBestOf(*generate.parameters.best_of, validation_.config());
-    if (!best_of.ok()) {
-      SendError(*responder, best_of.status(), headers);
-      return;
-    }
-    n = *best_of;
-  }
-  std::vector<std::shared_ptr<void>> permits;
-  for (size_t i = 0; i < n; ++i) {
-    std::shared_ptr<Permit> permit = TryAcquirePermit();
-    if (permit == nullptr) {
-      SendError(*responder, OverloadedError(), headers);
-      return;
-    }
-    permits.push_back(std::move(permit));
-  }
-
-  Gather::Options options;
-  options.compat = compat;
-  options.details = generate.parameters.details || generate.parameters.decoder_input_details;
-  if (generate.parameters.return_full_text.value_or(false)) options.prompt = generate.inputs;
-  options.compute_type = config_.compute_type;
-  options.input_characters = Utf8Chars(generate.inputs);
-  options.start = start;
-  options.headers = headers;
-  auto gather = std::make_shared<Gather>(n, std::move(options), responder, std::move(permits));
-  responder->OnClientGone([gather] { gather->ClientGone(); });
-
-  validation_.Validate(std::move(generate), [this, gather, responder, headers,
-                                             n](absl::StatusOr<ValidRequest> valid) {
-    if (!valid.ok()) {
-      gather->ClientGone();  // nothing to wait for
-      SendError(*responder, valid.status(), headers);
-      return;
-    }
-    const uint32_t input_length = valid->input_length;
-    std::vector<ValidRequest> requests =
-        n > 1 ? FanOutBestOf(*valid, n) : std::vector<ValidRequest>{std::move(*valid)};
-    for (size_t i = 0; i < requests.size(); ++i) {
-      gather->Watch(i, scheduler_.Submit(std::move(requests[i])), input_length);
-    }
-  });
+void Routes::GetInfo(Request, std::shared_ptr<Responder> responder, const Headers& headers) {
+  responder->Send(beast_http::status::ok, kJson, InfoJson(config_.info), headers);
 }
 
-void Routes::GenerateStream(GenerateRequest request, std::shared_ptr<Responder> responder,
-                            std::string prompt_for_full_text, const Headers& headers) {
+void Routes::GetMetrics(Request, std::shared_ptr<Responder> responder, const Headers& headers) {
+  responder->Send(beast_http::status::ok, "text/plain; version=0.0.4; charset=utf-8",
+                  metrics_.Render(), headers);
+}
+
+void Routes::OpenApi(Request, std::shared_ptr<Responder> responder, const Headers& headers) {
+  responder->Send(beast_http::status::ok, kJson, std::string(OpenApiJson()), headers);
+}
+
+void Routes::Docs(Request, std::shared_ptr<Responder> responder, const Headers& headers) {
+  responder->Send(beast_http::status::ok, "text/html; charset=utf-8", kDocsPage, headers);
+}
+
+void Routes::Generate(Request request, std::shared_ptr<Responder> responder,
+                      const Headers& headers) {
+  if (!HasJsonBody(request, *responder, headers)) return;
+  absl::StatusOr<GenerateRequest> parsed = ParseGenerateRequest(request.body());
+  if (!parsed.ok()) {
+    SendError(*responder, parsed.status(), headers);
+    return;
+  }
+  StartGenerate(std::move(*parsed), std::move(responder), headers, /*compat=*/false);
+}
+
+void Routes::CompatGenerate(Request request, std::shared_ptr<Responder> responder,
+                            const Headers& headers) {
+  if (!HasJsonBody(request, *responder, headers)) return;
+  absl::StatusOr<CompatGenerateRequest> parsed = ParseCompatGenerateRequest(request.body());
+  if (!parsed.ok()) {
+    SendError(*responder, parsed.status(), headers);
+    return;
+  }
+  // POST / without a pipeline tag (none is known here) returns the full text by default.
+  GenerateRequest& generate = parsed->request;
+  const bool full_text = generate.parameters.return_full_text.value_or(true);
+  if (parsed->stream) {
+    std::optional<std::string> prompt;
+    if (full_text) prompt = generate.inputs;
+    StartStream(std::move(generate), std::move(responder), std::move(prompt), headers);
+    return;
+  }
+  generate.parameters.return_full_text = full_text;
+  StartGenerate(std::move(generate), std::move(responder), headers, /*compat=*/true);
+}
+
+void Routes::StartGenerate(GenerateRequest request, std::shared_ptr<Responder> responder,
+                           const Headers& headers, bool compat) {
+  auto answer = std::make_shared<GenerateAnswer>();
+  answer->compat = compat;
+  answer->details = request.parameters.details || request.parameters.decoder_input_details;
+  if (request.parameters.return_full_text.value_or(false)) answer->prompt = request.inputs;
+  answer->compute_type = config_.compute_type;
+  answer->input_characters = Utf8Chars(request.inputs);
+  answer->start = Clock::now();
+  answer->headers = headers;
+  std::shared_ptr<Infer::Call> call = infer_.Generate(
+      std::move(request), [responder, answer](absl::StatusOr<GenerateResult> result) {
+        responder->Post([responder, answer, result = std::move(result)] {
+          if (result.ok()) {
+            answer->Send(*responder, *result);
+          } else {
+            SendError(*responder, result.status(), answer->headers);
+          }
+        });
+      });
+  responder->OnClientGone([call] { call->Cancel(); });
+}
+
+void Routes::GenerateStream(Request request, std::shared_ptr<Responder> responder,
+                            const Headers& headers) {
+  if (!HasJsonBody(request, *responder, headers)) return;
+  absl::StatusOr<GenerateRequest> parsed = ParseGenerateRequest(request.body());
+  if (!parsed.ok()) {
+    SendError(*responder, parsed.status(), headers);
+    return;
+  }
+  std::optional<std::string> prompt;
+  if (parsed->parameters.return_full_text.value_or(false)) prompt = parsed->inputs;
+  StartStream(std::move(*parsed), std::move(responder), std::move(prompt), headers);
+}
+
+void Routes::StartStream(GenerateRequest request, std::shared_ptr<Responder> responder,
+                         std::optional<std::string> prompt, const Headers& headers) {
   responder->StartStream(
       With(headers, {{"x-compute-type", config_.compute_type},
                      {"x-compute-characters", std::to_string(Utf8Chars(request.inputs))},
                      {"x-accel-buffering", "no"}}));
-  std::optional<std::string> prompt;
-  if (!prompt_for_full_text.empty()) prompt = std::move(prompt_for_full_text);
-  auto relay = std::make_shared<StreamRelay>(responder, request.parameters.details, prompt);
-  responder->OnClientGone([relay] { relay->ClientGone(); });
-
-  if (absl::Status status = CheckStreamParameters(request.parameters); !status.ok()) {
-    relay->Fail(status);
-    return;
-  }
-  std::shared_ptr<Permit> permit = TryAcquirePermit();
-  if (permit == nullptr) {
-    relay->Fail(OverloadedError());
-    return;
-  }
-  validation_.Validate(std::move(request), [this, relay, permit = std::move(permit)](
-                                               absl::StatusOr<ValidRequest> valid) mutable {
-    if (!valid.ok()) {
-      relay->Fail(valid.status());
-      return;
-    }
-    relay->Watch(scheduler_.Submit(std::move(*valid)), std::move(permit));
+  auto relay = std::make_shared<StreamRelay>(responder, request.parameters.details,
+                                             std::move(prompt));
+  std::shared_ptr<Infer::Call> call = infer_.GenerateStream(
+      std::move(request), [responder, relay](absl::StatusOr<std::shared_ptr<InferStream>> started) {
+        responder->Post([relay, started = std::move(started)] { relay->Started(started); });
+      });
+  responder->OnClientGone([relay, call] {
+    call->Cancel();
+    relay->ClientGone();
   });
 }
 
 void Routes::Tokenize(Request request, std::shared_ptr<Responder> responder,
                       const Headers& headers) {
-  if (!IsJsonContentType(HeaderValue(request, beast_http::field::content_type))) {
-    SendError(*responder, UnsupportedMediaTypeError(), headers);
-    return;
-  }
+  if (!HasJsonBody(request, *responder, headers)) return;
   absl::StatusOr<GenerateRequest> parsed = ParseGenerateRequest(request.body());
   if (!parsed.ok()) {
     SendError(*responder, parsed.status(), headers);
@@ -510,11 +379,14 @@ void Routes::Tokenize(Request request, std::shared_ptr<Responder> responder,
   std::string inputs = parsed->inputs;
   validation_.Tokenize(std::move(parsed->inputs), [responder, headers, inputs = std::move(inputs)](
                                                       absl::StatusOr<std::vector<TokenOffsets>> tokens) {
-    if (!tokens.ok()) {
-      SendError(*responder, tokens.status(), headers);
-      return;
-    }
-    responder->Send(beast_http::status::ok, kJson, TokenizeResponseJson(inputs, *tokens), headers);
+    responder->Post([responder, headers, inputs, tokens = std::move(tokens)] {
+      if (!tokens.ok()) {
+        SendError(*responder, tokens.status(), headers);
+        return;
+      }
+      responder->Send(beast_http::status::ok, kJson, TokenizeResponseJson(inputs, *tokens),
+                      headers);
+    });
   });
 }
 

@@ -23,6 +23,8 @@ using tcp = net::ip::tcp;
 namespace {
 
 constexpr std::chrono::seconds kLinger{2};
+// Beast stores a field's name and value in at most 65535 bytes (and throws past that).
+constexpr size_t kMaxLineBytes = 65'000;
 constexpr size_t kLingerBytes = 64 << 20;
 
 std::string ChunkOf(std::string_view data) {
@@ -36,14 +38,13 @@ std::string ChunkOf(std::string_view data) {
 // One connection: reads requests one after another, writes their responses in order.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, const Handler& handler, uint64_t payload_limit,
-          std::chrono::milliseconds keep_alive, std::atomic<int>& in_flight)
+  Session(tcp::socket socket, const Handler& handler, const ServerOptions& options,
+          std::atomic<int>& in_flight)
       : stream_(std::move(socket)),
         strand_(stream_.get_executor()),
         keep_alive_timer_(strand_),
         handler_(handler),
-        payload_limit_(payload_limit),
-        stream_keep_alive_(keep_alive),
+        options_(options),
         in_flight_(in_flight) {}
   ~Session() { EndRequest(); }
 
@@ -115,17 +116,70 @@ class Session : public std::enable_shared_from_this<Session> {
     for (const auto& [name, value] : headers) response.set(name, value);
   }
 
+  // First the header block alone, bounded by header_limit, so that its size, its field count and
+  // each line's length are checked before Beast parses it (Beast throws on a field over 64 KiB).
   void ReadRequest() {
     responded_ = streaming_ = response_complete_ = false;
     on_gone_ = nullptr;
+    ReadHeaderBlock();
+  }
+
+  void ReadHeaderBlock() {
+    const std::string_view data(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+    if (const size_t end = data.find("\r\n\r\n"); end != std::string_view::npos) {
+      OnHeaderBlock(end + 4);
+      return;
+    }
+    if (buffer_.size() >= options_.header_limit) {
+      RefuseHeaders();
+      return;
+    }
+    stream_.async_read_some(
+        buffer_.prepare(options_.header_limit - buffer_.size()),
+        net::bind_executor(strand_, [self = shared_from_this()](beast::error_code ec, size_t n) {
+          if (ec) {
+            self->OnRead(ec);
+            return;
+          }
+          self->buffer_.commit(n);
+          self->ReadHeaderBlock();
+        }));
+  }
+
+  void OnHeaderBlock(size_t header_size) {
+    if (!HeaderBlockFits(header_size)) {
+      RefuseHeaders();
+      return;
+    }
     parser_.emplace();
-    parser_->body_limit(payload_limit_);
-    parser_->header_limit(64 * 1024);
+    parser_->body_limit(options_.payload_limit);
+    parser_->header_limit(options_.header_limit);
     beast_http::async_read(stream_, buffer_, *parser_,
                            net::bind_executor(strand_, [self = shared_from_this()](
                                                            beast::error_code ec, size_t) {
                              self->OnRead(ec);
                            }));
+  }
+
+  // At most max_header_fields fields, and no line longer than Beast can store.
+  bool HeaderBlockFits(size_t header_size) const {
+    std::string_view block(static_cast<const char*>(buffer_.data().data()), header_size);
+    size_t lines = 0;
+    for (size_t start = 0; start < block.size();) {
+      size_t end = block.find("\r\n", start);
+      if (end == std::string_view::npos) end = block.size();
+      if (end - start > kMaxLineBytes) return false;
+      if (end > start) ++lines;
+      start = end + 2;
+    }
+    return lines <= options_.max_header_fields + 1;  // the request line, then the fields
+  }
+
+  void RefuseHeaders() {
+    keep_alive_ = false;
+    Send(beast_http::status::request_header_fields_too_large, "application/json",
+         "{\"error\":\"Request header fields too large\",\"error_type\":\"header_too_large\"}",
+         {});
   }
 
   void OnRead(beast::error_code ec) {
@@ -134,6 +188,10 @@ class Session : public std::enable_shared_from_this<Session> {
       keep_alive_ = false;
       Send(beast_http::status::payload_too_large, "text/plain; charset=utf-8",
            "Failed to buffer the request body: length limit exceeded", {});
+      return;
+    }
+    if (ec == beast_http::error::header_limit) {
+      RefuseHeaders();
       return;
     }
     if (ec) {
@@ -181,7 +239,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void ArmKeepAlive() {
-    keep_alive_timer_.expires_after(stream_keep_alive_);
+    keep_alive_timer_.expires_after(options_.stream_keep_alive);
     keep_alive_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
       if (ec || self->response_complete_ || self->closed_) return;
       self->Enqueue(ChunkOf(":\n\n"));
@@ -269,8 +327,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<beast_http::request_parser<beast_http::string_body>> parser_;
   const Handler& handler_;
-  const uint64_t payload_limit_;
-  const std::chrono::milliseconds stream_keep_alive_;
+  const ServerOptions& options_;
   std::atomic<int>& in_flight_;
   bool counted_ = false;
   std::deque<std::string> writes_;
@@ -295,29 +352,32 @@ class StrandResponder final : public Responder {
 
   void Send(beast_http::status status, std::string content_type, std::string body,
             Headers headers) override {
-    Post([status, content_type = std::move(content_type), body = std::move(body),
+    OnStrand([status, content_type = std::move(content_type), body = std::move(body),
           headers = std::move(headers)](Session& s) mutable {
       s.Send(status, std::move(content_type), std::move(body), headers);
     });
   }
   void StartStream(Headers headers) override {
-    Post([headers = std::move(headers)](Session& s) { s.StartStream(headers); });
+    OnStrand([headers = std::move(headers)](Session& s) { s.StartStream(headers); });
   }
   void SendEvent(std::string payload) override {
-    Post([payload = std::move(payload)](Session& s) { s.SendEvent(payload); });
+    OnStrand([payload = std::move(payload)](Session& s) { s.SendEvent(payload); });
   }
   void EndStream() override {
-    Post([](Session& s) { s.EndStream(); });
+    OnStrand([](Session& s) { s.EndStream(); });
   }
   void OnClientGone(std::function<void()> callback) override {
-    Post([callback = std::move(callback)](Session& s) mutable {
+    OnStrand([callback = std::move(callback)](Session& s) mutable {
       s.OnClientGone(std::move(callback));
     });
+  }
+  void Post(std::function<void()> work) override {
+    OnStrand([work = std::move(work)](Session&) { work(); });
   }
 
  private:
   template <typename F>
-  void Post(F work) {
+  void OnStrand(F work) {
     net::post(session_->strand(),
               [session = session_, work = std::move(work)]() mutable { work(*session); });
   }
@@ -351,21 +411,42 @@ class Server::Impl {
     acceptor_.listen(net::socket_base::max_listen_connections);
     Accept();
     for (int i = 0; i < std::max(1, options_.threads); ++i) {
-      threads_.emplace_back([this] { io_.run(); });
+      threads_.emplace_back([this] { RunIo(); });
     }
   }
 
   uint16_t port() const { return acceptor_.local_endpoint().port(); }
 
-  void Stop(std::chrono::milliseconds grace) {
+  // A handler that throws loses its connection, never the process or the I/O thread.
+  void RunIo() {
+    while (true) {
+      try {
+        io_.run();
+        return;
+      } catch (const std::exception& error) {
+        spdlog::error("HTTP I/O handler failed: {}", error.what());
+      }
+    }
+  }
+
+  void StopAccepting() {
     net::post(io_, [this] {
       beast::error_code ignored;
       acceptor_.close(ignored);
     });
-    const auto deadline = std::chrono::steady_clock::now() + grace;
+  }
+
+  bool WaitIdle(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (in_flight_ > 0 && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
+    return in_flight_ == 0;
+  }
+
+  void Stop(std::chrono::milliseconds grace) {
+    StopAccepting();
+    WaitIdle(grace);
     io_.stop();
     for (std::thread& thread : threads_) thread.join();
     threads_.clear();
@@ -376,19 +457,18 @@ class Server::Impl {
     acceptor_.async_accept(net::make_strand(io_), [this](beast::error_code ec, tcp::socket socket) {
       if (ec) return;  // closed by Stop
       socket.set_option(tcp::no_delay(true));
-      std::make_shared<Session>(std::move(socket), handler_, options_.payload_limit,
-                                options_.stream_keep_alive, in_flight_)
-          ->Start();
+      std::make_shared<Session>(std::move(socket), handler_, options_, in_flight_)->Start();
       Accept();
     });
   }
 
   ServerOptions options_;
   Handler handler_;
+  // Before io_: sessions destroyed with io_'s pending handlers still count themselves out.
+  std::atomic<int> in_flight_{0};  // requests whose response is not finished
   net::io_context io_;
   tcp::acceptor acceptor_;
   std::vector<std::thread> threads_;
-  std::atomic<int> in_flight_{0};  // requests whose response is not finished
 };
 
 Server::Server(ServerOptions options, Handler handler)
@@ -399,6 +479,10 @@ Server::~Server() = default;
 void Server::Start() { impl_->Start(); }
 
 uint16_t Server::port() const { return impl_->port(); }
+
+void Server::StopAccepting() { impl_->StopAccepting(); }
+
+bool Server::WaitIdle(std::chrono::milliseconds timeout) { return impl_->WaitIdle(timeout); }
 
 void Server::Stop(std::chrono::milliseconds grace) { impl_->Stop(grace); }
 

@@ -38,6 +38,9 @@ class Responder {
   // Called once, on the connection's strand, if the client disconnects before the response is
   // complete (the cancellation signal). Set it before a long wait.
   virtual void OnClientGone(std::function<void()> callback) = 0;
+  // Runs `work` on the connection's strand, after everything posted before it: where response
+  // bodies are built, never on a scheduler or tokenizer thread.
+  virtual void Post(std::function<void()> work) = 0;
 };
 
 using Handler = std::function<void(Request request, std::shared_ptr<Responder> responder)>;
@@ -46,6 +49,11 @@ struct ServerOptions {
   std::string hostname = "0.0.0.0";
   uint16_t port = 3000;
   uint64_t payload_limit = 2'000'000;  // bytes of request body
+  // The request line and header fields together, and the number of fields: past either, or past
+  // 65,000 bytes in one line (Beast's field limit), the answer is 431 with a JSON error body.
+  // A 64,000-byte cookie fits, as it does in hyper (TGI's HTTP stack).
+  uint32_t header_limit = 80 * 1024;
+  uint32_t max_header_fields = 100;
   int threads = 2;                     // I/O threads
   // A ":" comment frame keeps a quiet event stream alive after this long without an event.
   std::chrono::milliseconds stream_keep_alive{15'000};
@@ -60,7 +68,12 @@ class Server {
   void Start();
   // The port actually bound (useful with port 0).
   uint16_t port() const;
-  // Stops accepting, lets in-flight responses finish for up to `grace`, then stops the I/O threads.
+  // Closes the listening socket; requests already read go on.
+  void StopAccepting();
+  // Waits up to `timeout` for every request in flight to finish; true when none is left.
+  bool WaitIdle(std::chrono::milliseconds timeout);
+  // StopAccepting, WaitIdle(grace), then stops the I/O threads (connections still open are
+  // dropped). Idempotent.
   void Stop(std::chrono::milliseconds grace);
 
  private:

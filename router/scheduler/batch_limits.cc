@@ -4,50 +4,9 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "common/env.h"
 #include "spdlog/spdlog.h"
 
 namespace tgi::router {
-namespace {
-
-absl::StatusOr<uint32_t> ReadPositive(const char* name, uint32_t fallback) {
-  absl::StatusOr<int64_t> value = common::GetEnvInt(name, fallback);
-  if (!value.ok()) return value.status();
-  if (*value <= 0 || *value > UINT32_MAX) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(name, " must be a positive integer, got ", *value));
-  }
-  return static_cast<uint32_t>(*value);
-}
-
-}  // namespace
-
-absl::StatusOr<GaudiEnv> ReadGaudiEnv() {
-  GaudiEnv env;
-  absl::StatusOr<uint32_t> value = ReadPositive("BATCH_BUCKET_SIZE", env.batch_bucket_size);
-  if (!value.ok()) return value.status();
-  env.batch_bucket_size = *value;
-  value = ReadPositive("PREFILL_BATCH_BUCKET_SIZE", env.prefill_batch_bucket_size);
-  if (!value.ok()) return value.status();
-  env.prefill_batch_bucket_size = *value;
-  value = ReadPositive("PAD_SEQUENCE_TO_MULTIPLE_OF", env.pad_sequence_to_multiple_of);
-  if (!value.ok()) return value.status();
-  env.pad_sequence_to_multiple_of = *value;
-
-  absl::StatusOr<int64_t> threshold =
-      common::GetEnvInt("QUEUE_THRESHOLD_MS", env.queue_threshold.count());
-  if (!threshold.ok()) return threshold.status();
-  if (*threshold < 0) return absl::InvalidArgumentError("QUEUE_THRESHOLD_MS must be >= 0");
-  env.queue_threshold = std::chrono::milliseconds(*threshold);
-
-  absl::StatusOr<bool> flag = common::GetEnvBool("WARMUP_ENABLED", env.warmup_enabled);
-  if (!flag.ok()) return flag.status();
-  env.warmup_enabled = *flag;
-  flag = common::GetEnvBool("SKIP_TOKENIZER_IN_TGI", env.skip_tokenizer);
-  if (!flag.ok()) return flag.status();
-  env.skip_tokenizer = *flag;
-  return env;
-}
 
 BatchLimits CoupleBatchLimits(std::optional<uint32_t> max_batch_size,
                               std::optional<uint32_t> max_batch_total_tokens,

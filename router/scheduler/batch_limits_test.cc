@@ -1,7 +1,6 @@
 #include "router/scheduler/batch_limits.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 namespace tgi::router {
 namespace {
@@ -37,40 +36,6 @@ TEST(ResolveMaxBatchTotalTokensTest, ConfiguredThenSupportedThenFallback) {
   EXPECT_EQ(*ResolveMaxBatchTotalTokens(std::nullopt, std::nullopt, 2048, 4096), 16000u);
   EXPECT_EQ(*ResolveMaxBatchTotalTokens(std::nullopt, std::nullopt, 20000, 4096), 20000u);
   EXPECT_EQ(*ResolveMaxBatchTotalTokens(std::nullopt, std::nullopt, 2048, 32000), 32000u);
-}
-
-TEST(ReadGaudiEnvTest, DefaultsAndOverrides) {
-  for (const char* name :
-       {"BATCH_BUCKET_SIZE", "PREFILL_BATCH_BUCKET_SIZE", "PAD_SEQUENCE_TO_MULTIPLE_OF",
-        "QUEUE_THRESHOLD_MS", "WARMUP_ENABLED", "SKIP_TOKENIZER_IN_TGI"}) {
-    unsetenv(name);
-  }
-  absl::StatusOr<GaudiEnv> env = ReadGaudiEnv();
-  ASSERT_TRUE(env.ok()) << env.status();
-  EXPECT_EQ(env->batch_bucket_size, 8u);
-  EXPECT_EQ(env->prefill_batch_bucket_size, 4u);
-  EXPECT_EQ(env->pad_sequence_to_multiple_of, 128u);
-  EXPECT_EQ(env->queue_threshold, std::chrono::milliseconds(120));
-  EXPECT_TRUE(env->warmup_enabled);
-  EXPECT_FALSE(env->skip_tokenizer);
-
-  setenv("PAD_SEQUENCE_TO_MULTIPLE_OF", "16", 1);
-  setenv("QUEUE_THRESHOLD_MS", "500", 1);
-  setenv("WARMUP_ENABLED", "false", 1);
-  env = ReadGaudiEnv();
-  ASSERT_TRUE(env.ok()) << env.status();
-  EXPECT_EQ(env->pad_sequence_to_multiple_of, 16u);
-  EXPECT_EQ(env->queue_threshold, std::chrono::milliseconds(500));
-  EXPECT_FALSE(env->warmup_enabled);
-
-  setenv("BATCH_BUCKET_SIZE", "0", 1);
-  EXPECT_FALSE(ReadGaudiEnv().ok());
-  setenv("BATCH_BUCKET_SIZE", "eight", 1);
-  EXPECT_FALSE(ReadGaudiEnv().ok());
-  for (const char* name : {"BATCH_BUCKET_SIZE", "PAD_SEQUENCE_TO_MULTIPLE_OF", "QUEUE_THRESHOLD_MS",
-                           "WARMUP_ENABLED"}) {
-    unsetenv(name);
-  }
 }
 
 }  // namespace

@@ -15,25 +15,8 @@ bool Later(const QueueEntry& a, const QueueEntry& b) {
 }
 
 ShardRequest ToShardRequest(const QueueEntry& entry) {
-  const ValidRequest& request = entry.request;
-  ShardRequest out;
+  ShardRequest out = entry.request.shard;
   out.id = entry.id;
-  out.inputs = request.inputs;
-  out.truncate = request.truncate;
-  out.parameters.temperature = request.parameters.temperature;
-  out.parameters.top_k = request.parameters.top_k;
-  out.parameters.top_p = request.parameters.top_p;
-  out.parameters.typical_p = request.parameters.typical_p;
-  out.parameters.do_sample = request.parameters.do_sample;
-  out.parameters.seed = request.parameters.seed;
-  out.parameters.repetition_penalty = request.parameters.repetition_penalty;
-  out.parameters.watermark = request.parameters.watermark;
-  out.parameters.frequency_penalty = request.parameters.frequency_penalty;
-  out.stopping_parameters.max_new_tokens = request.stopping.max_new_tokens;
-  out.stopping_parameters.stop_sequences = request.stopping.stop_sequences;
-  out.stopping_parameters.ignore_eos_token = request.stopping.ignore_eos_token;
-  out.prefill_logprobs = request.decoder_input_details;
-  out.top_n_tokens = request.top_n_tokens;
   return out;
 }
 
@@ -114,11 +97,11 @@ std::optional<QueuedBatch> Queue::NextBatch(std::optional<size_t> min_size,
       continue;
     }
     const uint32_t next_longest = std::max(longest, entry.request.input_length);
-    const uint32_t next_truncate = std::max(max_truncate, entry.request.truncate);
+    const uint32_t next_truncate = std::max(max_truncate, entry.request.shard.truncate);
     const uint64_t next_prefill =
         (taken.size() + 1) * uint64_t{PaddedPromptLength(next_longest, next_truncate,
                                                          options_.pad_sequence_to_multiple_of)};
-    const uint64_t next_decode = decode_tokens + entry.request.stopping.max_new_tokens;
+    const uint64_t next_decode = decode_tokens + entry.request.shard.stopping_parameters.max_new_tokens;
     if (next_prefill > prefill_token_budget ||
         next_prefill + next_decode + options_.speculate > token_budget) {
       Push(std::move(entry));

@@ -30,8 +30,8 @@ class QueueTest : public ::testing::Test {
   uint64_t Add(uint32_t input_length, uint32_t max_new_tokens = 10, uint32_t truncate = 1000) {
     QueueEntry entry;
     entry.request.input_length = input_length;
-    entry.request.truncate = truncate;
-    entry.request.stopping.max_new_tokens = max_new_tokens;
+    entry.request.shard.truncate = truncate;
+    entry.request.shard.stopping_parameters.max_new_tokens = max_new_tokens;
     entry.stream = std::make_shared<ResponseStream>();
     entry.queue_time = clock_.now;
     streams_.push_back(entry.stream);
@@ -108,7 +108,7 @@ TEST_F(QueueTest, AnEntryOldOnArrivalGoesStraightToOverdue) {
   Add(5);  // 0
   QueueEntry old;
   old.request.input_length = 50;
-  old.request.stopping.max_new_tokens = 1;
+  old.request.shard.stopping_parameters.max_new_tokens = 1;
   old.stream = std::make_shared<ResponseStream>();
   old.queue_time = clock_.now - milliseconds(500);
   queue_.Append(std::move(old));  // 1
@@ -192,16 +192,16 @@ TEST_F(QueueTest, ClosedStreamsAreDiscarded) {
 
 TEST_F(QueueTest, BatchCarriesTheRequestAndSetsBatchTime) {
   QueueEntry entry;
-  entry.request.inputs = "Hello";
+  entry.request.shard.inputs = "Hello";
   entry.request.input_length = 3;
-  entry.request.truncate = 7;
-  entry.request.parameters.temperature = 0.5f;
-  entry.request.parameters.do_sample = true;
-  entry.request.parameters.seed = 9;
-  entry.request.stopping.max_new_tokens = 4;
-  entry.request.stopping.stop_sequences = {"\n"};
-  entry.request.decoder_input_details = true;
-  entry.request.top_n_tokens = 2;
+  entry.request.shard.truncate = 7;
+  entry.request.shard.parameters.temperature = 0.5f;
+  entry.request.shard.parameters.do_sample = true;
+  entry.request.shard.parameters.seed = 9;
+  entry.request.shard.stopping_parameters.max_new_tokens = 4;
+  entry.request.shard.stopping_parameters.stop_sequences = {"\n"};
+  entry.request.shard.prefill_logprobs = true;
+  entry.request.shard.top_n_tokens = 2;
   entry.stream = std::make_shared<ResponseStream>();
   entry.queue_time = clock_.now;
   queue_.Append(std::move(entry));
@@ -241,7 +241,7 @@ TEST_F(QueueTest, BudgetsAreNeverExceeded) {
     uint32_t longest = 0, decode = 0;
     for (const auto& [id, entry] : batch->entries) {
       longest = std::max(longest, entry.request.input_length);
-      decode += entry.request.stopping.max_new_tokens;
+      decode += entry.request.shard.stopping_parameters.max_new_tokens;
     }
     const uint32_t prefill = batch->batch.size * PaddedPromptLength(longest, 256, 16);
     EXPECT_EQ(batch->prefill_tokens, prefill);

@@ -1,6 +1,6 @@
 // What the scheduler queues and what it sends back: a validated generation request (validation's
-// output) and the events of its response channel. Plain data shared by validation, scheduler and
-// the HTTP layer; no proto, JSON or HTTP types.
+// output, in the shard client's own request type) and the events of its response channel. Plain
+// data shared by validation, scheduler and the HTTP layer; no proto, JSON or HTTP types.
 #pragma once
 
 #include <chrono>
@@ -9,37 +9,16 @@
 #include <string>
 #include <vector>
 
+#include "router/shard_client/shard_client.h"
+
 namespace tgi::router {
 
-// The shard-side sampling parameters (generate.v2 NextTokenChooserParameters), neutral values
-// filled in by validation.
-struct SamplingParameters {
-  float temperature = 1.0f;
-  uint32_t top_k = 0;
-  float top_p = 1.0f;
-  float typical_p = 1.0f;
-  bool do_sample = false;
-  uint64_t seed = 0;
-  float repetition_penalty = 1.0f;
-  float frequency_penalty = 0.0f;
-  bool watermark = false;
-};
-
-struct StoppingParameters {
-  uint32_t max_new_tokens = 100;
-  std::vector<std::string> stop_sequences;
-  bool ignore_eos_token = false;
-};
-
-// A request that passed validation, ready to queue.
+// A request that passed validation, ready to queue. `shard` is exactly what the shards will
+// receive (validation fills every field but the id, which the queue assigns); there is no second
+// copy of the parameters between validation and the shard client.
 struct ValidRequest {
-  std::string inputs;         // sent to the shard as is (it tokenizes and truncates)
+  ShardRequest shard;
   uint32_t input_length = 0;  // prompt tokens after truncation (what x-prompt-tokens reports)
-  uint32_t truncate = 0;      // user truncate, or max_input_tokens
-  SamplingParameters parameters;
-  StoppingParameters stopping;
-  bool decoder_input_details = false;  // -> prefill_logprobs
-  uint32_t top_n_tokens = 0;
 };
 
 // One token as clients see it.

@@ -67,17 +67,7 @@ Scheduler::Scheduler(std::shared_ptr<ShardClient> client, SchedulerOptions optio
   queue_.set_on_dropped([this] { observer_->OnRequestFailure("dropped"); });
 }
 
-Scheduler::~Scheduler() {
-  Stop();
-  // The thread is gone (or never ran): whatever still waits is failed here.
-  DrainInbox();
-  Entries left;
-  for (QueueEntry& entry : queue_.Drain()) {
-    const uint64_t id = entry.id;
-    left.emplace(id, std::move(entry));
-  }
-  FailAll(kShutdownMessage, left);
-}
+Scheduler::~Scheduler() { Stop(); }
 
 void Scheduler::Start() {
   std::lock_guard<std::mutex> lock(inbox_mutex_);
@@ -88,10 +78,19 @@ void Scheduler::Start() {
 void Scheduler::Stop() {
   {
     std::lock_guard<std::mutex> lock(inbox_mutex_);
+    if (stop_ && !thread_.joinable()) return;
     stop_ = true;
   }
   inbox_ready_.notify_all();
   if (thread_.joinable()) thread_.join();
+  // The thread is gone (or never ran): whatever still waits is failed here.
+  DrainInbox();
+  Entries left;
+  for (QueueEntry& entry : queue_.Drain()) {
+    const uint64_t id = entry.id;
+    left.emplace(id, std::move(entry));
+  }
+  if (!left.empty()) FailAll(kShutdownMessage, left);
 }
 
 bool Scheduler::stopping() const {
@@ -107,9 +106,14 @@ std::shared_ptr<ResponseStream> Scheduler::Submit(ValidRequest request) {
   entry.queue_time = options_.clock();
   {
     std::lock_guard<std::mutex> lock(inbox_mutex_);
-    inbox_.push_back(std::move(entry));
+    if (!stop_) {
+      inbox_.push_back(std::move(entry));
+      inbox_ready_.notify_one();
+      return stream;
+    }
   }
-  inbox_ready_.notify_one();
+  observer_->OnRequestFailure("generation");
+  stream->Push(ErrorEvent{GenerationErrorMessage(absl::UnavailableError(kShutdownMessage))});
   return stream;
 }
 
@@ -191,7 +195,10 @@ std::optional<CachedBatch> Scheduler::Prefill(const ShardBatch& batch, Entries& 
   const Clock::time_point start = Clock::now();
   absl::StatusOr<StepResult> result = client_->Prefill(batch);
   InferenceRecord record{"prefill", result.ok(), Clock::now() - start, {}};
-  if (result.ok()) record.timings = result->timings;
+  if (result.ok()) {
+    record.timings = result->timings;
+    record.stats = result->stats;
+  }
   observer_->OnInference(record);
   if (!result.ok()) {
     generation_healthy_ = false;
@@ -200,8 +207,16 @@ std::optional<CachedBatch> Scheduler::Prefill(const ShardBatch& batch, Entries& 
     return std::nullopt;
   }
   generation_healthy_ = true;
-  SendGenerations(result->generations, entries);
-  return Filter(std::move(result->batch), entries);
+  return SendAndFilter("prefill", std::move(*result), entries);
+}
+
+std::optional<CachedBatch> Scheduler::SendAndFilter(std::string_view method, StepResult result,
+                                                    Entries& entries) {
+  const Clock::time_point start = Clock::now();
+  SendGenerations(result.generations, entries);
+  std::optional<CachedBatch> next = Filter(std::move(result.batch), entries);
+  observer_->OnFilter(method, Clock::now() - start);
+  return next;
 }
 
 std::optional<CachedBatch> Scheduler::Decode(const std::vector<CachedBatch>& batches,
@@ -209,7 +224,10 @@ std::optional<CachedBatch> Scheduler::Decode(const std::vector<CachedBatch>& bat
   const Clock::time_point start = Clock::now();
   absl::StatusOr<StepResult> result = client_->Decode(batches);
   InferenceRecord record{"decode", result.ok(), Clock::now() - start, {}};
-  if (result.ok()) record.timings = result->timings;
+  if (result.ok()) {
+    record.timings = result->timings;
+    record.stats = result->stats;
+  }
   observer_->OnInference(record);
   if (!result.ok()) {
     generation_healthy_ = false;
@@ -218,8 +236,7 @@ std::optional<CachedBatch> Scheduler::Decode(const std::vector<CachedBatch>& bat
     return std::nullopt;
   }
   generation_healthy_ = true;
-  SendGenerations(result->generations, entries);
-  return Filter(std::move(result->batch), entries);
+  return SendAndFilter("decode", std::move(*result), entries);
 }
 
 std::optional<CachedBatch> Scheduler::Filter(std::optional<CachedBatch> batch, Entries& entries) {
@@ -233,7 +250,6 @@ std::optional<CachedBatch> Scheduler::Filter(std::optional<CachedBatch> batch, E
   }
   if (batch->size == entries.size()) return batch;
 
-  const Clock::time_point start = Clock::now();
   std::vector<uint64_t> kept;
   for (uint64_t id : batch->request_ids) {
     if (entries.contains(id)) kept.push_back(id);
@@ -247,7 +263,6 @@ std::optional<CachedBatch> Scheduler::Filter(std::optional<CachedBatch> batch, E
     status = result.status();
     if (result.ok()) filtered = std::move(*result);
   }
-  observer_->OnFilter(Clock::now() - start);
   if (!status.ok()) {
     // TGI's router panics here; failing the batch keeps the server up.
     spdlog::error("Filtering batch {} failed: {}", batch->id, std::string(status.message()));
@@ -261,6 +276,7 @@ std::optional<CachedBatch> Scheduler::Filter(std::optional<CachedBatch> batch, E
 
 void Scheduler::SendGenerations(const std::vector<ShardGeneration>& generations, Entries& entries) {
   for (const ShardGeneration& generation : generations) {
+    if (!generation.tokens.ids.empty()) observer_->OnSkippedTokens(generation.tokens.ids.size() - 1);
     auto it = entries.find(generation.request_id);
     if (it == entries.end()) {
       spdlog::error("Generation for unknown request {}", generation.request_id);

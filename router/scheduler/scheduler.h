@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -40,18 +41,20 @@ struct SchedulerOptions {
 class Scheduler {
  public:
   Scheduler(std::shared_ptr<ShardClient> client, SchedulerOptions options);
-  // Stops the loop; requests still queued or running get an ErrorEvent.
+  // Stop(), if it has not run yet.
   ~Scheduler();
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
 
   // Starts the batching thread. Requests submitted before are queued and batched together.
   void Start();
-  // Stops the batching thread after its current RPC (also done by the destructor).
+  // Stops the batching thread after its current RPC; every request still queued or running gets
+  // an ErrorEvent now (while whoever consumes their streams is still alive), and later Submits
+  // are failed at once. Idempotent.
   void Stop();
 
   // Queues a validated request; its events arrive on the returned stream. Closing the stream
-  // cancels the request. Thread-safe.
+  // cancels the request. After Stop() the stream holds an ErrorEvent at once. Thread-safe.
   std::shared_ptr<ResponseStream> Submit(ValidRequest request);
 
   // §3.5: the shards' Health RPC when the last Prefill/Decode succeeded, otherwise a liveness
@@ -73,6 +76,9 @@ class Scheduler {
   std::optional<CachedBatch> Prefill(const ShardBatch& batch, Entries& entries);
   std::optional<CachedBatch> Decode(const std::vector<CachedBatch>& batches, Entries& entries);
   std::optional<CachedBatch> Filter(std::optional<CachedBatch> batch, Entries& entries);
+  // After a successful step: its events, then Filter, timed as tgi_batch_filter_duration.
+  std::optional<CachedBatch> SendAndFilter(std::string_view method, StepResult result,
+                                           Entries& entries);
 
   void SendGenerations(const std::vector<ShardGeneration>& generations, Entries& entries);
   // Sends one step's events; true when the request is done (finished or its client gone).

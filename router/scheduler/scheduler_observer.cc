@@ -31,7 +31,7 @@ void CountingObserver::OnInference(const InferenceRecord& record) {
   data_.inference_duration[method] += record.duration;
 }
 
-void CountingObserver::OnFilter(std::chrono::nanoseconds) {
+void CountingObserver::OnFilter(std::string_view, std::chrono::nanoseconds) {
   std::lock_guard<std::mutex> lock(mutex_);
   ++data_.filters;
 }

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -21,6 +22,7 @@ struct InferenceRecord {
   bool success = false;
   std::chrono::nanoseconds duration{0};  // wall time of the RPC, in the router
   StepTimings timings;                   // shard-side timings; zero on failure
+  std::optional<ShardStepStats> stats;   // tgi-cpp shards only; absent on failure
 };
 
 class SchedulerObserver {
@@ -38,8 +40,10 @@ class SchedulerObserver {
   // tgi_batch_inference_{count,success,failure,duration},
   // tgi_batch_{forward,decode,concat}_duration.
   virtual void OnInference(const InferenceRecord& record) {}
-  // tgi_batch_filter_duration.
-  virtual void OnFilter(std::chrono::nanoseconds duration) {}
+  // tgi_batch_filter_duration{method}: sending one step's events and filtering the batch.
+  virtual void OnFilter(std::string_view method, std::chrono::nanoseconds duration) {}
+  // tgi_request_skipped_tokens: tokens of one generation beyond the first (speculation).
+  virtual void OnSkippedTokens(size_t tokens) {}
   // tgi_request_failure{err}: "dropped" (client gone) or "generation" (shard error).
   virtual void OnRequestFailure(std::string_view reason) {}
 };
@@ -66,7 +70,7 @@ class CountingObserver : public SchedulerObserver {
   void OnCurrentBatch(size_t size, uint32_t max_tokens) override;
   void OnBatchConcat(std::string_view reason) override;
   void OnInference(const InferenceRecord& record) override;
-  void OnFilter(std::chrono::nanoseconds duration) override;
+  void OnFilter(std::string_view method, std::chrono::nanoseconds duration) override;
   void OnRequestFailure(std::string_view reason) override;
 
   Snapshot snapshot() const;

@@ -27,10 +27,10 @@ testing::OracleCase Oracle(const std::string& name) {
 
 ValidRequest Greedy(const std::string& prompt, uint32_t max_new_tokens) {
   ValidRequest request;
-  request.inputs = prompt;
+  request.shard.inputs = prompt;
   request.input_length = 8;
-  request.truncate = 64;
-  request.stopping.max_new_tokens = max_new_tokens;
+  request.shard.truncate = 64;
+  request.shard.stopping_parameters.max_new_tokens = max_new_tokens;
   return request;
 }
 

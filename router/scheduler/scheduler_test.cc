@@ -18,10 +18,10 @@ constexpr auto kTimeout = std::chrono::seconds(30);
 
 ValidRequest Request(uint32_t max_new_tokens, uint32_t input_length = 4) {
   ValidRequest request;
-  request.inputs = "Once upon a time";
+  request.shard.inputs = "Once upon a time";
   request.input_length = input_length;
-  request.truncate = input_length;
-  request.stopping.max_new_tokens = max_new_tokens;
+  request.shard.truncate = input_length;
+  request.shard.stopping_parameters.max_new_tokens = max_new_tokens;
   return request;
 }
 
@@ -123,8 +123,8 @@ TEST_F(SchedulerTest, PrefillDetailsAndTopTokensArriveAsEvents) {
   Scheduler& scheduler = Make();
   scheduler.Start();
   ValidRequest request = Request(2);
-  request.decoder_input_details = true;
-  request.top_n_tokens = 2;
+  request.shard.prefill_logprobs = true;
+  request.shard.top_n_tokens = 2;
   std::vector<ResponseEvent> events = Collect(*scheduler.Submit(request));
   ASSERT_EQ(events.size(), 3u);
   const auto* prefill = std::get_if<PrefillEvent>(&events[0]);

@@ -177,11 +177,16 @@ absl::StatusOr<WarmupPlan> PlanWarmup(const WarmupOptions& options) {
 }
 
 absl::StatusOr<std::optional<uint32_t>> RunWarmup(ShardClient& client, const WarmupPlan& plan,
-                                                  const WarmupOptions& options) {
+                                                  const WarmupOptions& options,
+                                                  const std::function<bool()>& stopped) {
   using Ms = std::chrono::duration<double, std::milli>;
   const auto start = std::chrono::steady_clock::now();
   std::optional<uint32_t> supported;
   for (size_t i = 0; i < plan.steps.size(); ++i) {
+    if (stopped && stopped()) {
+      return absl::CancelledError(absl::StrCat("warmup stopped after ", i, " of ",
+                                               plan.steps.size(), " calls"));
+    }
     const WarmupStep& step = plan.steps[i];
     const auto step_start = std::chrono::steady_clock::now();
     absl::StatusOr<std::optional<uint32_t>> result =

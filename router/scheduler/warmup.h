@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -58,8 +59,10 @@ absl::StatusOr<WarmupPlan> PlanWarmup(const WarmupOptions& options);
 std::string WarmupInput(uint32_t seq_len, uint32_t bucket);
 
 // Sends each step as one Warmup call, logging every step's time and the total. Returns the
-// smallest max_supported_total_tokens any call reported, or nullopt when none did.
+// smallest max_supported_total_tokens any call reported, or nullopt when none did. Checks
+// `stopped` (may be empty) before every step and returns CANCELLED once it is true.
 absl::StatusOr<std::optional<uint32_t>> RunWarmup(ShardClient& client, const WarmupPlan& plan,
-                                                  const WarmupOptions& options);
+                                                  const WarmupOptions& options,
+                                                  const std::function<bool()>& stopped = nullptr);
 
 }  // namespace tgi::router

@@ -207,5 +207,22 @@ TEST(RunWarmupTest, OneCallPerStepAndTheSmallestSupportedTotal) {
   EXPECT_EQ(result.status().message(), "out of memory");
 }
 
+TEST(RunWarmupTest, AStopEndsItBetweenCalls) {
+  WarmupOptions options;
+  options.max_input_tokens = 256;
+  options.max_batch_prefill_tokens = 1024;
+  options.max_total_tokens = 512;
+  options.max_batch_size = 16;
+  absl::StatusOr<WarmupPlan> plan = PlanWarmup(options);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  ASSERT_GT(plan->steps.size(), 2u);
+  testing::FakeShardClient client;
+  size_t asked = 0;
+  absl::StatusOr<std::optional<uint32_t>> result =
+      RunWarmup(client, *plan, options, [&] { return ++asked > 2; });
+  EXPECT_TRUE(absl::IsCancelled(result.status())) << result.status();
+  EXPECT_EQ(client.calls("Warmup").size(), 2u);
+}
+
 }  // namespace
 }  // namespace tgi::router

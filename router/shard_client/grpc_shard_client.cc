@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <functional>
 #include <latch>
+#include <mutex>
+#include <set>
 #include <type_traits>
 #include <utility>
 
@@ -19,6 +21,7 @@ namespace {
 namespace pb = generate::v2;
 using Stub = pb::TextGenerationService::Stub;
 using Callback = std::function<void(grpc::Status)>;
+constexpr char kCancelledMessage[] = "the router is stopping";
 
 absl::Status FromGrpc(const grpc::Status& status) {
   if (status.ok()) return absl::OkStatus();
@@ -33,10 +36,16 @@ std::shared_ptr<grpc::Channel> OpenChannel(const std::string& path) {
   return grpc::CreateCustomChannel("unix:" + path, grpc::InsecureChannelCredentials(), arguments);
 }
 
+// Waits in short slices, so that `stopped` (may be empty) can end the wait early.
 absl::Status WaitConnected(grpc::Channel& channel, const std::string& path,
-                           std::chrono::milliseconds timeout) {
-  if (channel.WaitForConnected(std::chrono::system_clock::now() + timeout)) {
-    return absl::OkStatus();
+                           std::chrono::milliseconds timeout,
+                           const std::function<bool()>& stopped) {
+  const auto deadline = std::chrono::system_clock::now() + timeout;
+  while (std::chrono::system_clock::now() < deadline) {
+    if (stopped && stopped()) return absl::CancelledError(kCancelledMessage);
+    const auto slice = std::min(deadline, std::chrono::system_clock::now() +
+                                              std::chrono::milliseconds(200));
+    if (channel.WaitForConnected(slice)) return absl::OkStatus();
   }
   return absl::UnavailableError(
       absl::StrCat("Could not connect to Text Generation server: no answer on unix://", path,
@@ -70,6 +79,7 @@ StepResult CombineSteps(const std::vector<Response>& responses) {
       result.generations.push_back(FromProto(generation));
     }
     if (rank == 0 && response.has_batch()) result.batch = FromProto(response.batch());
+    if (rank == 0 && response.has_stats()) result.stats = FromProto(response.stats());
     if (rank == 0 || response.total_ns() > slowest) {
       slowest = response.total_ns();
       result.timings.forward_ns = response.forward_ns();
@@ -90,6 +100,28 @@ struct GrpcShardClient::Shards {
   std::vector<std::shared_ptr<grpc::Channel>> channels;
   std::vector<std::unique_ptr<Stub>> stubs;
 
+  // The contexts of the calls in flight, so that CancelAll can reach them.
+  std::mutex mutex;
+  std::set<grpc::ClientContext*> in_flight;
+  bool cancelled = false;
+
+  // Rank 0's latest KvUsage.
+  mutable std::mutex usage_mutex;
+  std::optional<ShardKvUsage> kv_usage;
+
+  template <typename Response>
+  void NoteUsage(const Answers<Response>& answers) {
+    if (answers.responses.empty() || !answers.responses.front().has_kv_usage()) return;
+    std::lock_guard lock(usage_mutex);
+    kv_usage = FromProto(answers.responses.front().kv_usage());
+  }
+
+  void CancelAll() {
+    std::lock_guard lock(mutex);
+    cancelled = true;
+    for (grpc::ClientContext* context : in_flight) context->TryCancel();
+  }
+
   // Starts `call` on every shard at once and waits for all of them. `call` receives the stub's
   // callback interface, a fresh context, the response to fill and the completion callback.
   template <typename Response, typename Call>
@@ -99,6 +131,14 @@ struct GrpcShardClient::Shards {
     answers.statuses.resize(n);
     answers.responses.resize(n);
     auto contexts = std::make_unique<grpc::ClientContext[]>(n);
+    {
+      std::lock_guard lock(mutex);
+      if (cancelled) {
+        answers.statuses.assign(n, grpc::Status(grpc::StatusCode::CANCELLED, kCancelledMessage));
+        return answers;
+      }
+      for (size_t rank = 0; rank < n; ++rank) in_flight.insert(&contexts[rank]);
+    }
     std::latch done(static_cast<std::ptrdiff_t>(n));
     for (size_t rank = 0; rank < n; ++rank) {
       call(*stubs[rank]->async(), &contexts[rank], &answers.responses[rank],
@@ -108,6 +148,8 @@ struct GrpcShardClient::Shards {
            });
     }
     done.wait();
+    std::lock_guard lock(mutex);
+    for (size_t rank = 0; rank < n; ++rank) in_flight.erase(&contexts[rank]);
     return answers;
   }
 };
@@ -123,11 +165,19 @@ GrpcShardClient::GrpcShardClient(std::vector<std::string> paths, std::unique_ptr
 
 GrpcShardClient::~GrpcShardClient() = default;
 
+void GrpcShardClient::CancelAll() { shards_->CancelAll(); }
+
+std::optional<ShardKvUsage> GrpcShardClient::kv_usage() const {
+  std::lock_guard lock(shards_->usage_mutex);
+  return shards_->kv_usage;
+}
+
 absl::StatusOr<std::unique_ptr<GrpcShardClient>> GrpcShardClient::Connect(
-    const std::string& master_url, std::chrono::milliseconds connect_timeout) {
+    const std::string& master_url, std::chrono::milliseconds connect_timeout,
+    std::function<bool()> stopped) {
   const std::string master_path = StripUnixScheme(master_url);
   std::shared_ptr<grpc::Channel> master = OpenChannel(master_path);
-  if (absl::Status status = WaitConnected(*master, master_path, connect_timeout); !status.ok()) {
+  if (absl::Status status = WaitConnected(*master, master_path, connect_timeout, stopped); !status.ok()) {
     return status;
   }
   std::unique_ptr<Stub> master_stub = pb::TextGenerationService::NewStub(master);
@@ -147,7 +197,7 @@ absl::StatusOr<std::unique_ptr<GrpcShardClient>> GrpcShardClient::Connect(
   for (const std::string& url : response.urls()) {
     std::string path = StripUnixScheme(url);
     std::shared_ptr<grpc::Channel> channel = path == master_path ? master : OpenChannel(path);
-    if (absl::Status status = WaitConnected(*channel, path, connect_timeout); !status.ok()) {
+    if (absl::Status status = WaitConnected(*channel, path, connect_timeout, stopped); !status.ok()) {
       return status;
     }
     shards->stubs.push_back(pb::TextGenerationService::NewStub(channel));
@@ -182,6 +232,7 @@ absl::Status GrpcShardClient::ClearCache(std::optional<uint64_t> batch_id) {
       [&](Stub::async_interface& stub, grpc::ClientContext* context,
           pb::ClearCacheResponse* response,
           Callback done) { stub.ClearCache(context, &request, response, std::move(done)); });
+  if (answers.Status().ok()) shards_->NoteUsage(answers);
   return answers.Status();
 }
 
@@ -195,6 +246,7 @@ absl::StatusOr<CachedBatch> GrpcShardClient::FilterBatch(uint64_t batch_id,
           pb::FilterBatchResponse* response,
           Callback done) { stub.FilterBatch(context, &request, response, std::move(done)); });
   if (absl::Status status = answers.Status(); !status.ok()) return status;
+  shards_->NoteUsage(answers);
   return FromProto(answers.responses.front().batch());
 }
 
@@ -225,6 +277,7 @@ absl::StatusOr<StepResult> GrpcShardClient::Prefill(const ShardBatch& batch) {
       [&](Stub::async_interface& stub, grpc::ClientContext* context, pb::PrefillResponse* response,
           Callback done) { stub.Prefill(context, &request, response, std::move(done)); });
   if (absl::Status status = answers.Status(); !status.ok()) return status;
+  shards_->NoteUsage(answers);
   return CombineSteps(answers.responses);
 }
 
@@ -235,6 +288,7 @@ absl::StatusOr<StepResult> GrpcShardClient::Decode(const std::vector<CachedBatch
       [&](Stub::async_interface& stub, grpc::ClientContext* context, pb::DecodeResponse* response,
           Callback done) { stub.Decode(context, &request, response, std::move(done)); });
   if (absl::Status status = answers.Status(); !status.ok()) return status;
+  shards_->NoteUsage(answers);
   return CombineSteps(answers.responses);
 }
 

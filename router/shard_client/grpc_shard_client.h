@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,11 +17,20 @@ namespace tgi::router {
 class GrpcShardClient final : public ShardClient {
  public:
   // `master_url` is "unix:///path/to/socket" or a bare socket path. Waits up to `connect_timeout`
-  // for each socket to accept a connection.
+  // for each socket to accept a connection; CANCELLED as soon as `stopped` (if given) is true.
   static absl::StatusOr<std::unique_ptr<GrpcShardClient>> Connect(
       const std::string& master_url,
-      std::chrono::milliseconds connect_timeout = std::chrono::seconds(10));
+      std::chrono::milliseconds connect_timeout = std::chrono::seconds(10),
+      std::function<bool()> stopped = nullptr);
   ~GrpcShardClient() override;
+
+  // Cancels every call in flight and fails every later one with CANCELLED ("the router is
+  // stopping"): a stop signal must not wait for a long warmup or a hung shard. Thread-safe.
+  void CancelAll();
+
+  // Rank 0's KV cache use as its latest answer reported it (tgi-cpp shards report it on every
+  // call that changes it); nullopt before the first or with another server's shards. Thread-safe.
+  std::optional<ShardKvUsage> kv_usage() const;
 
   // The socket paths of the shards, in rank order (ServiceDiscovery's order).
   const std::vector<std::string>& shard_paths() const { return paths_; }

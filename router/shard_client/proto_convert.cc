@@ -76,6 +76,20 @@ ShardInfo FromProto(const pb::InfoResponse& info) {
   return out;
 }
 
+ShardStepStats FromProto(const pb::StepStats& stats) {
+  return ShardStepStats{.rows = stats.rows(),
+                        .tokens = stats.tokens(),
+                        .padding_tokens = stats.padding_tokens(),
+                        .bucket_rows = stats.bucket_rows(),
+                        .bucket_length = stats.bucket_length()};
+}
+
+ShardKvUsage FromProto(const pb::KvUsage& usage) {
+  return ShardKvUsage{.blocks_used = usage.blocks_used(),
+                      .blocks_reserved = usage.blocks_reserved(),
+                      .block_size = usage.block_size()};
+}
+
 CachedBatch FromProto(const pb::CachedBatch& batch) {
   CachedBatch out;
   out.id = batch.id();

@@ -13,5 +13,7 @@ void ToProto(const CachedBatch& batch, generate::v2::CachedBatch* out);
 ShardInfo FromProto(const generate::v2::InfoResponse& info);
 CachedBatch FromProto(const generate::v2::CachedBatch& batch);
 ShardGeneration FromProto(const generate::v2::Generation& generation);
+ShardStepStats FromProto(const generate::v2::StepStats& stats);
+ShardKvUsage FromProto(const generate::v2::KvUsage& usage);
 
 }  // namespace tgi::router

@@ -104,11 +104,29 @@ struct StepTimings {
   std::optional<uint64_t> concat_ns;  // Decode only
 };
 
+// tgi-cpp's StepStats (absent from other servers' shards): what a step computed next to its
+// bucket.
+struct ShardStepStats {
+  uint32_t rows = 0;
+  uint64_t tokens = 0;
+  uint64_t padding_tokens = 0;
+  uint32_t bucket_rows = 0;
+  uint32_t bucket_length = 0;
+};
+
+// tgi-cpp's KvUsage: a shard's paged KV cache after a call.
+struct ShardKvUsage {
+  uint64_t blocks_used = 0;
+  uint64_t blocks_reserved = 0;
+  uint32_t block_size = 0;
+};
+
 // What Prefill and Decode return. `batch` is absent when every request has finished.
 struct StepResult {
   std::vector<ShardGeneration> generations;
   std::optional<CachedBatch> batch;
   StepTimings timings;
+  std::optional<ShardStepStats> stats;  // rank 0's, when its shard reports them
 };
 
 // Every method is safe to call from several threads at once. Errors carry the shard's gRPC status

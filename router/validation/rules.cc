@@ -175,23 +175,24 @@ ValidRequest MakeValidRequest(const GenerateRequest& request, const InputLength&
                               const ValidationConfig& config, uint64_t random_seed) {
   const GenerateParameters& p = request.parameters;
   ValidRequest valid;
-  valid.inputs = request.inputs;
   valid.input_length = length.input_length;
-  valid.truncate = static_cast<uint32_t>(p.truncate.value_or(config.max_input_tokens));
-  valid.parameters.temperature = p.temperature.value_or(1.0f);
-  valid.parameters.top_k = static_cast<uint32_t>(p.top_k.value_or(0));
-  valid.parameters.top_p = p.top_p.value_or(1.0f);
-  valid.parameters.typical_p = p.typical_p.value_or(1.0f);
-  valid.parameters.do_sample = p.do_sample;
-  valid.parameters.seed = p.seed ? *p.seed : (Samples(p) ? random_seed : 0);
-  valid.parameters.repetition_penalty = p.repetition_penalty.value_or(1.0f);
-  valid.parameters.frequency_penalty = p.frequency_penalty.value_or(0.0f);
-  valid.parameters.watermark = p.watermark;
-  valid.stopping.max_new_tokens = length.max_new_tokens;
-  valid.stopping.stop_sequences = p.stop;
-  valid.stopping.ignore_eos_token = false;
-  valid.decoder_input_details = p.decoder_input_details;
-  valid.top_n_tokens = p.top_n_tokens.value_or(0);
+  ShardRequest& shard = valid.shard;
+  shard.inputs = request.inputs;
+  shard.truncate = static_cast<uint32_t>(p.truncate.value_or(config.max_input_tokens));
+  shard.parameters.temperature = p.temperature.value_or(1.0f);
+  shard.parameters.top_k = static_cast<uint32_t>(p.top_k.value_or(0));
+  shard.parameters.top_p = p.top_p.value_or(1.0f);
+  shard.parameters.typical_p = p.typical_p.value_or(1.0f);
+  shard.parameters.do_sample = p.do_sample;
+  shard.parameters.seed = p.seed ? *p.seed : (Samples(p) ? random_seed : 0);
+  shard.parameters.repetition_penalty = p.repetition_penalty.value_or(1.0f);
+  shard.parameters.frequency_penalty = p.frequency_penalty.value_or(0.0f);
+  shard.parameters.watermark = p.watermark;
+  shard.stopping_parameters.max_new_tokens = length.max_new_tokens;
+  shard.stopping_parameters.stop_sequences = p.stop;
+  shard.stopping_parameters.ignore_eos_token = false;
+  shard.prefill_logprobs = p.decoder_input_details;
+  shard.top_n_tokens = p.top_n_tokens.value_or(0);
   return valid;
 }
 
@@ -202,7 +203,7 @@ uint64_t RandomSeed() {
 
 std::vector<ValidRequest> FanOutBestOf(const ValidRequest& request, size_t n) {
   std::vector<ValidRequest> requests(n, request);
-  for (ValidRequest& copy : requests) copy.parameters.seed = RandomSeed();
+  for (ValidRequest& copy : requests) copy.shard.parameters.seed = RandomSeed();
   return requests;
 }
 

@@ -191,21 +191,21 @@ TEST(ValidRequestTest, NeutralValuesAndDefaults) {
   config.max_total_tokens = 200;
   const absl::StatusOr<ValidRequest> valid = ValidateWith(Body(""), config);
   ASSERT_TRUE(valid.ok()) << valid.status();
-  EXPECT_EQ(valid->inputs, "a b c");
+  EXPECT_EQ(valid->shard.inputs, "a b c");
   EXPECT_EQ(valid->input_length, 4u);
-  EXPECT_EQ(valid->truncate, 10u);
-  EXPECT_EQ(valid->stopping.max_new_tokens, 100u);
-  EXPECT_FALSE(valid->stopping.ignore_eos_token);
-  EXPECT_EQ(valid->parameters.temperature, 1.0f);
-  EXPECT_EQ(valid->parameters.top_k, 0u);
-  EXPECT_EQ(valid->parameters.top_p, 1.0f);
-  EXPECT_EQ(valid->parameters.typical_p, 1.0f);
-  EXPECT_EQ(valid->parameters.repetition_penalty, 1.0f);
-  EXPECT_EQ(valid->parameters.frequency_penalty, 0.0f);
-  EXPECT_FALSE(valid->parameters.do_sample);
-  EXPECT_EQ(valid->parameters.seed, 0u);  // greedy: no seed needed
-  EXPECT_EQ(valid->top_n_tokens, 0u);
-  EXPECT_FALSE(valid->decoder_input_details);
+  EXPECT_EQ(valid->shard.truncate, 10u);
+  EXPECT_EQ(valid->shard.stopping_parameters.max_new_tokens, 100u);
+  EXPECT_FALSE(valid->shard.stopping_parameters.ignore_eos_token);
+  EXPECT_EQ(valid->shard.parameters.temperature, 1.0f);
+  EXPECT_EQ(valid->shard.parameters.top_k, 0u);
+  EXPECT_EQ(valid->shard.parameters.top_p, 1.0f);
+  EXPECT_EQ(valid->shard.parameters.typical_p, 1.0f);
+  EXPECT_EQ(valid->shard.parameters.repetition_penalty, 1.0f);
+  EXPECT_EQ(valid->shard.parameters.frequency_penalty, 0.0f);
+  EXPECT_FALSE(valid->shard.parameters.do_sample);
+  EXPECT_EQ(valid->shard.parameters.seed, 0u);  // greedy: no seed needed
+  EXPECT_EQ(valid->shard.top_n_tokens, 0u);
+  EXPECT_FALSE(valid->shard.prefill_logprobs);
 }
 
 TEST(ValidRequestTest, CarriesParameters) {
@@ -216,19 +216,19 @@ TEST(ValidRequestTest, CarriesParameters) {
       SmallConfig());
   ASSERT_TRUE(valid.ok()) << valid.status();
   EXPECT_EQ(valid->input_length, 2u);  // min(4 tokens, truncate 2)
-  EXPECT_EQ(valid->truncate, 2u);
-  EXPECT_EQ(valid->parameters.temperature, 0.5f);
-  EXPECT_EQ(valid->parameters.top_k, 7u);
-  EXPECT_EQ(valid->parameters.top_p, 0.9f);
-  EXPECT_EQ(valid->parameters.typical_p, 0.8f);
-  EXPECT_EQ(valid->parameters.repetition_penalty, 1.1f);
-  EXPECT_EQ(valid->parameters.frequency_penalty, 0.3f);
-  EXPECT_TRUE(valid->parameters.watermark);
-  EXPECT_EQ(valid->parameters.seed, 99u);
-  EXPECT_EQ(valid->stopping.stop_sequences, std::vector<std::string>{"x"});
-  EXPECT_EQ(valid->stopping.max_new_tokens, 5u);
-  EXPECT_TRUE(valid->decoder_input_details);
-  EXPECT_EQ(valid->top_n_tokens, 3u);
+  EXPECT_EQ(valid->shard.truncate, 2u);
+  EXPECT_EQ(valid->shard.parameters.temperature, 0.5f);
+  EXPECT_EQ(valid->shard.parameters.top_k, 7u);
+  EXPECT_EQ(valid->shard.parameters.top_p, 0.9f);
+  EXPECT_EQ(valid->shard.parameters.typical_p, 0.8f);
+  EXPECT_EQ(valid->shard.parameters.repetition_penalty, 1.1f);
+  EXPECT_EQ(valid->shard.parameters.frequency_penalty, 0.3f);
+  EXPECT_TRUE(valid->shard.parameters.watermark);
+  EXPECT_EQ(valid->shard.parameters.seed, 99u);
+  EXPECT_EQ(valid->shard.stopping_parameters.stop_sequences, std::vector<std::string>{"x"});
+  EXPECT_EQ(valid->shard.stopping_parameters.max_new_tokens, 5u);
+  EXPECT_TRUE(valid->shard.prefill_logprobs);
+  EXPECT_EQ(valid->shard.top_n_tokens, 3u);
 }
 
 TEST(ValidRequestTest, NullMaxNewTokensFillsToMaxTotal) {
@@ -236,7 +236,7 @@ TEST(ValidRequestTest, NullMaxNewTokensFillsToMaxTotal) {
       ValidateWith(Body(R"("max_new_tokens":null)"), SmallConfig());
   ASSERT_TRUE(valid.ok()) << valid.status();
   EXPECT_EQ(valid->input_length, 4u);
-  EXPECT_EQ(valid->stopping.max_new_tokens, 16u);
+  EXPECT_EQ(valid->shard.stopping_parameters.max_new_tokens, 16u);
 }
 
 TEST(ValidRequestTest, SamplingGetsARandomSeed) {
@@ -247,8 +247,8 @@ TEST(ValidRequestTest, SamplingGetsARandomSeed) {
   const absl::StatusOr<ValidRequest> b = ValidateWith(R"({"inputs":"x"})", config);
   ASSERT_TRUE(a.ok()) << a.status();
   ASSERT_TRUE(b.ok()) << b.status();
-  EXPECT_TRUE(a->parameters.do_sample);
-  EXPECT_NE(a->parameters.seed, b->parameters.seed);
+  EXPECT_TRUE(a->shard.parameters.do_sample);
+  EXPECT_NE(a->shard.parameters.seed, b->shard.parameters.seed);
   // A warper alone also samples.
   const absl::StatusOr<ValidRequest> warped =
       ValidateWith(Body(R"("top_k":5,"max_new_tokens":1)"), SmallConfig());
@@ -256,7 +256,7 @@ TEST(ValidRequestTest, SamplingGetsARandomSeed) {
   const absl::StatusOr<ValidRequest> warped2 =
       ValidateWith(Body(R"("top_k":5,"max_new_tokens":1)"), SmallConfig());
   ASSERT_TRUE(warped2.ok());
-  EXPECT_NE(warped->parameters.seed, warped2->parameters.seed);
+  EXPECT_NE(warped->shard.parameters.seed, warped2->shard.parameters.seed);
 }
 
 TEST(ValidRequestTest, WithoutTokenizerLengthIsTruncateOrMaxInput) {
@@ -264,7 +264,7 @@ TEST(ValidRequestTest, WithoutTokenizerLengthIsTruncateOrMaxInput) {
       ValidateWith(Body(R"("truncate":4,"max_new_tokens":null)"), SmallConfig(), false);
   ASSERT_TRUE(truncated.ok()) << truncated.status();
   EXPECT_EQ(truncated->input_length, 4u);
-  EXPECT_EQ(truncated->stopping.max_new_tokens, 16u);
+  EXPECT_EQ(truncated->shard.stopping_parameters.max_new_tokens, 16u);
   const absl::StatusOr<ValidRequest> plain =
       ValidateWith(Body(R"("max_new_tokens":10)"), SmallConfig(), false);
   ASSERT_TRUE(plain.ok()) << plain.status();
@@ -278,7 +278,7 @@ TEST(ValidRequestTest, SkipTokenizerCountsIds) {
       ValidateWith(Body(R"("max_new_tokens":2)", "1, 22 ,333"), config, false);
   ASSERT_TRUE(valid.ok()) << valid.status();
   EXPECT_EQ(valid->input_length, 3u);
-  EXPECT_EQ(valid->inputs, "1, 22 ,333");
+  EXPECT_EQ(valid->shard.inputs, "1, 22 ,333");
 }
 
 TEST(ValidRequestTest, BestOfZeroPassesOnGenerate) {
@@ -289,31 +289,17 @@ TEST(ValidRequestTest, BestOfZeroPassesOnGenerate) {
 
 TEST(FanOutTest, EachCopyHasItsOwnSeed) {
   ValidRequest request;
-  request.inputs = "x";
-  request.parameters.do_sample = true;
-  request.stopping.max_new_tokens = 3;
+  request.shard.inputs = "x";
+  request.shard.parameters.do_sample = true;
+  request.shard.stopping_parameters.max_new_tokens = 3;
   const std::vector<ValidRequest> copies = FanOutBestOf(request, 3);
   ASSERT_EQ(copies.size(), 3u);
   for (const ValidRequest& copy : copies) {
-    EXPECT_EQ(copy.inputs, "x");
-    EXPECT_EQ(copy.stopping.max_new_tokens, 3u);
+    EXPECT_EQ(copy.shard.inputs, "x");
+    EXPECT_EQ(copy.shard.stopping_parameters.max_new_tokens, 3u);
   }
-  EXPECT_NE(copies[0].parameters.seed, copies[1].parameters.seed);
-  EXPECT_NE(copies[1].parameters.seed, copies[2].parameters.seed);
-}
-
-TEST(ConfigTest, ReadsTgiGaudiEnvironment) {
-  setenv("SKIP_TOKENIZER_IN_TGI", "True", 1);
-  setenv("QUANT_CONFIG", "/q.json", 1);
-  ValidationConfig config;
-  config.ReadEnvironment();
-  EXPECT_TRUE(config.skip_tokenizer);
-  EXPECT_EQ(config.quant_config, "/q.json");
-  setenv("SKIP_TOKENIZER_IN_TGI", "1", 1);
-  config.ReadEnvironment();
-  EXPECT_FALSE(config.skip_tokenizer);  // tgi-gaudi accepts only "true"
-  unsetenv("SKIP_TOKENIZER_IN_TGI");
-  unsetenv("QUANT_CONFIG");
+  EXPECT_NE(copies[0].shard.parameters.seed, copies[1].shard.parameters.seed);
+  EXPECT_NE(copies[1].shard.parameters.seed, copies[2].shard.parameters.seed);
 }
 
 }  // namespace

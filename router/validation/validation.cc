@@ -11,6 +11,11 @@
 #include "router/validation/rules.h"
 
 namespace tgi::router {
+namespace {
+
+absl::Status ShuttingDownError() { return GenerationError("the router is shutting down"); }
+
+}  // namespace
 
 // One tokenizer thread and its queue (TGI gives each worker its own channel).
 class Validation::Worker {
@@ -63,11 +68,22 @@ Validation::Validation(ValidationConfig config,
   for (size_t i = 0; i < count; ++i) workers_.push_back(std::make_unique<Worker>());
 }
 
-Validation::~Validation() = default;
+Validation::~Validation() { Shutdown(); }
 
-void Validation::Dispatch(std::function<void()> task) {
-  const size_t index = next_worker_.fetch_add(1, std::memory_order_relaxed) % workers_.size();
-  workers_[index]->Post(std::move(task));
+void Validation::Shutdown() {
+  std::vector<std::unique_ptr<Worker>> workers;
+  {
+    std::lock_guard lock(workers_mutex_);
+    workers.swap(workers_);
+  }
+  workers.clear();  // each runs what it has queued, then joins
+}
+
+bool Validation::Dispatch(std::function<void()> task) {
+  std::lock_guard lock(workers_mutex_);
+  if (workers_.empty()) return false;
+  workers_[next_worker_++ % workers_.size()]->Post(std::move(task));
+  return true;
 }
 
 void Validation::Validate(GenerateRequest request, ValidateCallback done) {
@@ -75,7 +91,8 @@ void Validation::Validate(GenerateRequest request, ValidateCallback done) {
     done(status);
     return;
   }
-  Dispatch([this, request = std::move(request), done = std::move(done)] { done(Finish(request)); });
+  auto task = [this, request = std::move(request), done] { done(Finish(request)); };
+  if (!Dispatch(std::move(task))) done(ShuttingDownError());
 }
 
 std::future<absl::StatusOr<ValidRequest>> Validation::Validate(GenerateRequest request) {
@@ -111,14 +128,15 @@ void Validation::Tokenize(std::string inputs, TokenizeCallback done) {
     done(NoFastTokenizerError());
     return;
   }
-  Dispatch([this, inputs = std::move(inputs), done = std::move(done)] {
+  auto task = [this, inputs = std::move(inputs), done] {
     absl::StatusOr<std::vector<TokenOffsets>> tokens = tokenizer_->EncodeWithOffsets(inputs);
     if (!tokens.ok()) {
       done(TokenizerError(std::string(tokens.status().message())));
     } else {
       done(std::move(tokens));
     }
-  });
+  };
+  if (!Dispatch(std::move(task))) done(ShuttingDownError());
 }
 
 }  // namespace tgi::router

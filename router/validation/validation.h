@@ -8,6 +8,7 @@
 #include <functional>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -27,7 +28,7 @@ class Validation {
 
   // `tokenizer` null: no fast tokenizer (rule 15's tgi-gaudi branch; /tokenize answers 404).
   Validation(ValidationConfig config, std::shared_ptr<const ValidationTokenizer> tokenizer);
-  // Runs what is still queued, then joins the workers.
+  // Shutdown().
   ~Validation();
   Validation(const Validation&) = delete;
   Validation& operator=(const Validation&) = delete;
@@ -42,6 +43,10 @@ class Validation {
   // NoFastTokenizerError (404) at once when there is no tokenizer.
   void Tokenize(std::string inputs, TokenizeCallback done);
 
+  // Runs what is still queued, then joins the workers; later requests fail at once with
+  // "the router is shutting down" (a generation error). Idempotent.
+  void Shutdown();
+
   const ValidationConfig& config() const { return config_; }
   bool has_tokenizer() const { return tokenizer_ != nullptr; }
 
@@ -50,12 +55,14 @@ class Validation {
 
   // Rules 15-16 and the ValidRequest, on a worker.
   absl::StatusOr<ValidRequest> Finish(const GenerateRequest& request) const;
-  void Dispatch(std::function<void()> task);
+  // Runs `task` on a worker; false (task not run) after Shutdown.
+  bool Dispatch(std::function<void()> task);
 
   const ValidationConfig config_;
   const std::shared_ptr<const ValidationTokenizer> tokenizer_;
-  std::vector<std::unique_ptr<Worker>> workers_;
-  std::atomic<size_t> next_worker_{0};
+  std::mutex workers_mutex_;
+  std::vector<std::unique_ptr<Worker>> workers_;  // empty after Shutdown
+  size_t next_worker_ = 0;
 };
 
 }  // namespace tgi::router

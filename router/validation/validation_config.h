@@ -15,15 +15,11 @@ struct ValidationConfig {
   size_t max_input_tokens = 1024;
   size_t max_total_tokens = 2048;
   size_t validation_workers = 2;  // tokenizer threads; 0 is treated as 1
-  // SKIP_TOKENIZER_IN_TGI=true: inputs are comma-separated token ids.
+  // SKIP_TOKENIZER_IN_TGI (common::GaudiEnv): inputs are comma-separated token ids.
   bool skip_tokenizer = false;
   bool disable_grammar_support = false;
-  // QUANT_CONFIG (tgi-gaudi FP8): non-empty rejects watermark (rule 5).
+  // QUANT_CONFIG (common::GaudiEnv, tgi-gaudi FP8): non-empty rejects watermark (rule 5).
   std::string quant_config;
-
-  // Sets skip_tokenizer (SKIP_TOKENIZER_IN_TGI equal to "true", any case, as tgi-gaudi reads it)
-  // and quant_config (QUANT_CONFIG) from the process environment.
-  void ReadEnvironment();
 };
 
 }  // namespace tgi::router

@@ -70,7 +70,7 @@ TEST(ValidationPoolTest, ConcurrentValidationsReportTheTokenizersLengths) {
         const absl::StatusOr<ValidRequest> valid = futures[i].get();
         ++done;
         if (valid.ok() && valid->input_length == expected[which[i]] &&
-            valid->inputs == prompts[which[i]]) {
+            valid->shard.inputs == prompts[which[i]]) {
           ++correct;
         }
       }

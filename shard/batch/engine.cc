@@ -66,6 +66,37 @@ Engine::Engine(std::unique_ptr<LlamaModel> model, std::unique_ptr<common::Tokeni
   if (tokenizer_ != nullptr) {
     for (int32_t id : tokenizer_->eos_token_ids()) context_.eos_token_ids.push_back(id);
   }
+  const int64_t blocks =
+      options_.kv_cache_blocks > 0 ? options_.kv_cache_blocks : BlocksFromMemory();
+  if (absl::Status status = CreatePool(blocks); !status.ok()) {
+    spdlog::error("no KV cache: {}", std::string(status.message()));
+  }
+}
+
+int64_t Engine::BlocksFromMemory() const {
+  const kernels::PagedKv layout = model_->CacheLayout();
+  const double usable = static_cast<double>(AvailableMemoryBytes()) * options_.memory_fraction;
+  const double blocks = usable / static_cast<double>(std::max<int64_t>(1, layout.block_bytes()));
+  return static_cast<int64_t>(
+      std::clamp(blocks, 1.0, static_cast<double>(std::numeric_limits<int32_t>::max())));
+}
+
+absl::Status Engine::CreatePool(int64_t blocks) {
+  context_.pool = nullptr;
+  pool_.reset();
+  absl::StatusOr<std::unique_ptr<KvPool>> pool = KvPool::Create(model_->CacheLayout(), blocks);
+  if (!pool.ok()) return pool.status();
+  pool_ = std::move(*pool);
+  context_.pool = pool_.get();
+  spdlog::info("KV cache: {} blocks of {} tokens ({} KiB each, {}), {} tokens", blocks,
+               kernels::kBlockSize, pool_->block_bytes() >> 10,
+               c10::toString(model_->kv_cache_dtype()), blocks * kernels::kBlockSize);
+  return absl::OkStatus();
+}
+
+const Batch* Engine::FindBatch(uint64_t id) const {
+  auto it = batches_.find(id);
+  return it == batches_.end() ? nullptr : it->second.get();
 }
 
 absl::StatusOr<std::vector<int32_t>> Engine::ParseTokenIds(const std::string& inputs) const {
@@ -136,6 +167,7 @@ absl::StatusOr<StepResult> Engine::Prefill(uint64_t batch_id, std::vector<Reques
   if (batches_.contains(batch_id)) {
     return absl::AlreadyExistsError(absl::StrCat("batch ", batch_id, " is already cached"));
   }
+  if (pool_ == nullptr) return absl::ResourceExhaustedError("the shard has no KV cache");
   std::vector<PreparedRequest> prepared;
   prepared.reserve(requests.size());
   for (RequestSpec& spec : requests) {
@@ -144,6 +176,17 @@ absl::StatusOr<StepResult> Engine::Prefill(uint64_t batch_id, std::vector<Reques
     prepared.push_back(std::move(*request));
   }
   StepResult result;
+  int64_t longest = 0;
+  for (const PreparedRequest& request : prepared) {
+    const int64_t length = static_cast<int64_t>(request.prompt_ids.size());
+    result.stats.tokens += length;
+    longest = std::max(longest, length);
+  }
+  const BucketConfig& buckets = options_.buckets;
+  result.stats.rows = static_cast<int64_t>(prepared.size());
+  result.stats.bucket_rows = RoundUp(result.stats.rows, buckets.prefill_batch_bucket_size);
+  result.stats.bucket_length =
+      std::min(RoundUp(longest, buckets.pad_sequence_to_multiple_of), buckets.max_total_tokens);
   absl::StatusOr<std::unique_ptr<Batch>> batch =
       Batch::Prefill(batch_id, std::move(prepared), context_, &result);
   if (!batch.ok()) return batch.status();
@@ -155,6 +198,13 @@ absl::StatusOr<StepResult> Engine::Prefill(uint64_t batch_id, std::vector<Reques
   }
   result.total_ns = NanosSince(started);
   return result;
+}
+
+KvUsage Engine::kv_usage() const {
+  if (pool_ == nullptr) return KvUsage{.block_size = kernels::kBlockSize};
+  return KvUsage{.blocks_used = pool_->num_blocks() - pool_->free_blocks(),
+                 .blocks_reserved = pool_->num_blocks(),
+                 .block_size = kernels::kBlockSize};
 }
 
 absl::StatusOr<StepResult> Engine::Decode(std::span<const uint64_t> batch_ids) {
@@ -181,6 +231,10 @@ absl::StatusOr<StepResult> Engine::Decode(std::span<const uint64_t> batch_ids) {
   if (batch_ids.size() > 1) result.concat_ns = NanosSince(concat_started);
   std::unique_ptr<Batch> batch = std::move(*merged);
   if (batch != nullptr) {
+    result.stats.rows = batch->NumLive();
+    result.stats.tokens = result.stats.rows;
+    result.stats.bucket_rows = RoundUp(result.stats.rows, options_.buckets.batch_bucket_size);
+    result.stats.bucket_length = 1;
     absl::Status status = batch->Decode(context_, &result);
     if (!status.ok()) return status;
     result.forward_ns = batch->last_forward_ns();
@@ -223,9 +277,31 @@ absl::StatusOr<uint32_t> Engine::Warmup(std::vector<std::vector<RequestSpec>> ba
   // Warmup batches get ids of their own so that they never collide with the router's.
   constexpr uint64_t kFirstWarmupId = std::numeric_limits<uint64_t>::max() - (1 << 20);
   ClearCache(std::nullopt);
+  // On CPU nothing is compiled or captured per shape: only the batch that needs the most
+  // positions runs (it checks that the largest shape fits), the others would only cost time.
+  if (model_->device().is_cpu() && batches.size() > 1) {
+    auto positions = [](const std::vector<RequestSpec>& requests) {
+      int64_t total = 0;
+      for (const RequestSpec& r : requests) total += r.truncate + r.stopping.max_new_tokens;
+      return total;
+    };
+    auto largest = std::max_element(batches.begin(), batches.end(),
+                                    [&](const auto& a, const auto& b) {
+                                      return positions(a) < positions(b);
+                                    });
+    spdlog::info("warmup on CPU: running the largest of {} batches ({} requests)", batches.size(),
+                 largest->size());
+    std::vector<std::vector<RequestSpec>> kept;
+    kept.push_back(std::move(*largest));
+    batches = std::move(kept);
+  }
   std::optional<uint64_t> running;
   uint64_t next_id = kFirstWarmupId;
   for (std::vector<RequestSpec>& requests : batches) {
+    if (options_.stopped && options_.stopped()) {
+      ClearCache(std::nullopt);
+      return absl::CancelledError("warmup stopped: the shard is shutting down");
+    }
     if (requests.empty()) continue;
     const uint64_t id = next_id++;
     absl::StatusOr<StepResult> prefill = Prefill(id, std::move(requests));
@@ -246,12 +322,15 @@ absl::StatusOr<uint32_t> Engine::Warmup(std::vector<std::vector<RequestSpec>> ba
   }
   ClearCache(std::nullopt);
 
-  const int64_t kv_bytes = std::max<int64_t>(1, model_->kv_bytes_per_token());
-  const double usable = static_cast<double>(AvailableMemoryBytes()) * options_.memory_fraction;
-  const double tokens = std::min(usable / static_cast<double>(kv_bytes),
-                                 static_cast<double>(std::numeric_limits<uint32_t>::max()));
-  spdlog::info("warmup done: {} bytes of KV cache per token, room for {} tokens", kv_bytes,
-               static_cast<uint64_t>(tokens));
+  // The pool's pages that warmup wrote go back before free memory is measured.
+  context_.pool = nullptr;
+  pool_.reset();
+  const int64_t blocks = BlocksFromMemory();
+  if (absl::Status status = CreatePool(blocks); !status.ok()) return status;
+  const int64_t tokens = std::min<int64_t>(blocks * kernels::kBlockSize,
+                                           std::numeric_limits<uint32_t>::max());
+  spdlog::info("warmup done: {} bytes of KV cache per token, room for {} tokens",
+               model_->kv_bytes_per_token(), tokens);
   return static_cast<uint32_t>(tokens);
 }
 

@@ -1,11 +1,12 @@
-// The shard's generation engine: the model, the tokenizer and every cached batch by id. It turns
-// requests into prepared prompts (tokenize or parse ids, truncate, validate), and runs Prefill,
-// Decode (with concatenation), Filter, ClearCache and Warmup. Errors are statuses; the engine
-// stays usable after any of them. Every call runs under c10::InferenceMode. Not thread-safe: the
-// service calls it from the model thread.
+// The shard's generation engine: the model, the tokenizer, the paged KV pool and every cached
+// batch by id. It turns requests into prepared prompts (tokenize or parse ids, truncate,
+// validate), and runs Prefill, Decode (with concatenation), Filter, ClearCache and Warmup, which
+// sizes the pool from free memory. Errors are statuses; the engine stays usable after any of
+// them. Every call runs under c10::InferenceMode. Not thread-safe: the model thread calls it.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -14,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "shard/batch/batch.h"
+#include "shard/kv/kv_pool.h"
 #include "shard/model/llama.h"
 #include "common/tokenizer/tokenizer.h"
 #include "shard/batch/types.h"
@@ -26,6 +28,11 @@ struct EngineOptions {
   bool skip_tokenizer = false;    // SKIP_TOKENIZER_IN_TGI: inputs are comma-separated ids
   bool force_ignore_eos = false;  // TEXT_GENERATION_SERVER_IGNORE_EOS_TOKEN
   double memory_fraction = 0.8;   // share of the free memory Warmup offers to the KV cache
+  // Checked between Warmup's steps: true once the shard is stopping (may be empty).
+  std::function<bool()> stopped;
+  // KV pool blocks before Warmup sizes it; 0: memory_fraction of the free memory (reserved, not
+  // committed: pages cost memory only once written).
+  int64_t kv_cache_blocks = 0;
 };
 
 class Engine {
@@ -40,21 +47,33 @@ class Engine {
   // Drops one batch, or all of them.
   void ClearCache(std::optional<uint64_t> batch_id);
 
-  // Runs every batch through prefill, decode and concatenation so each shape has run once, frees
-  // everything, and returns how many tokens the KV cache can hold in the memory left.
+  // Runs every batch through prefill, decode and concatenation so each shape has run once (on
+  // CPU, where nothing is compiled per shape, only the batch needing the most positions), frees
+  // everything, re-sizes the KV pool to memory_fraction of the memory then free, and returns how
+  // many tokens it holds (whole blocks).
   absl::StatusOr<uint32_t> Warmup(std::vector<std::vector<RequestSpec>> batches);
 
   const LlamaModel& model() const { return *model_; }
   size_t NumCachedBatches() const { return batches_.size(); }
+  const Batch* FindBatch(uint64_t id) const;
+  // Null only when the pool could not be reserved (then every Prefill is refused).
+  const KvPool* pool() const { return pool_.get(); }
+  // The KV pool's use right now (nothing reserved before Warmup sizes the pool).
+  KvUsage kv_usage() const;
 
  private:
   absl::StatusOr<PreparedRequest> Prepare(RequestSpec spec) const;
+
   absl::StatusOr<std::vector<int32_t>> ParseTokenIds(const std::string& inputs) const;
+  // Blocks that memory_fraction of the free memory holds (at least 1).
+  int64_t BlocksFromMemory() const;
+  absl::Status CreatePool(int64_t blocks);
 
   std::unique_ptr<LlamaModel> model_;
   std::unique_ptr<common::Tokenizer> tokenizer_;
   EngineOptions options_;
   BatchContext context_;
+  std::unique_ptr<KvPool> pool_;  // declared before batches_: the batches' blocks go back first
   std::map<uint64_t, std::unique_ptr<Batch>> batches_;
 };
 

@@ -62,6 +62,23 @@ struct CachedBatchInfo {
   uint32_t max_tokens = 0;  // tokens the live requests will occupy at most (prompt + all new)
 };
 
+// What one step computed next to its bucket (the shape a static-shape device runs) (generate.v2
+// StepStats, tgi-cpp's own).
+struct StepStats {
+  int64_t rows = 0;            // live rows computed
+  int64_t tokens = 0;          // real positions computed
+  int64_t padding_tokens = 0;  // padding positions computed (none here: the forward is ragged)
+  int64_t bucket_rows = 0;     // rows rounded up to the prefill or decode batch bucket
+  int64_t bucket_length = 0;   // new positions per row in the bucket (padded prompt; 1 in decode)
+};
+
+// The paged KV cache's use (generate.v2 KvUsage, tgi-cpp's own).
+struct KvUsage {
+  int64_t blocks_used = 0;
+  int64_t blocks_reserved = 0;
+  int64_t block_size = 0;  // positions per block
+};
+
 // What Prefill and Decode return (nanosecond timings).
 struct StepResult {
   std::vector<Generation> generations;
@@ -70,6 +87,7 @@ struct StepResult {
   uint64_t decode_ns = 0;
   uint64_t total_ns = 0;
   std::optional<uint64_t> concat_ns;
+  StepStats stats;
 };
 
 // The bucketing rules (tgi-gaudi environment) and limits the batch layer applies.

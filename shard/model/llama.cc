@@ -4,6 +4,7 @@
 #include <c10/core/InferenceMode.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cmath>
 #include <exception>
 #include <string>
@@ -11,19 +12,34 @@
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "shard/model/kernels/norm.h"
+#include "shard/model/kernels/paged_attention.h"
+#include "shard/model/kernels/rope_cache.h"
 #include "shard/model/status_macros.h"
 #include "shard/model/weights.h"
 
 namespace tgi::shard {
+
+using kernels::Epilogue;
+using kernels::PackedWeight;
+
+struct LlamaModel::StepPlan {
+  int64_t tokens = 0;
+  std::vector<kernels::TokenPlace> places;  // [tokens]
+  std::vector<kernels::AttentionRow> rows;  // one per batch row
+};
+
 namespace {
 
-// Parameters a layer holds, for num_parameters().
-int64_t Numel(std::initializer_list<const at::Tensor*> tensors) {
-  int64_t total = 0;
-  for (const at::Tensor* tensor : tensors) {
-    if (tensor->defined()) total += tensor->numel();
-  }
-  return total;
+// A float32 copy of a norm weight (after rounding to the working dtype, as the checkpoint would
+// be used in that dtype). Always a copy: a view would keep the whole checkpoint mapped.
+at::Tensor Float32(const at::Tensor& t) {
+  return t.to(at::kFloat, /*non_blocking=*/false, /*copy=*/true).contiguous();
+}
+
+float* Grow(std::vector<float>& buffer, int64_t elements) {
+  if (buffer.size() < static_cast<size_t>(elements)) buffer.resize(static_cast<size_t>(elements));
+  return buffer.data();
 }
 
 }  // namespace
@@ -36,6 +52,16 @@ absl::StatusOr<at::ScalarType> ParseDtype(std::string_view std_name) {
   if (lower == "float16" || lower == "half") return at::kHalf;
   return absl::InvalidArgumentError(
       absl::StrCat("unsupported dtype '", name, "' (supported: float32, bfloat16, float16)"));
+}
+
+absl::StatusOr<std::optional<at::ScalarType>> ParseKvCacheDtype(std::string_view std_name) {
+  const std::string lower =
+      absl::AsciiStrToLower(absl::string_view(std_name.data(), std_name.size()));
+  if (lower.empty() || lower == "auto") return std::optional<at::ScalarType>();
+  if (lower == "float32") return std::optional<at::ScalarType>(at::kFloat);
+  if (lower == "bfloat16") return std::optional<at::ScalarType>(at::kBFloat16);
+  return absl::InvalidArgumentError(absl::StrCat("unsupported KV cache dtype '", lower,
+                                                 "' (supported: auto, float32, bfloat16)"));
 }
 
 absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const std::filesystem::path& model_dir,
@@ -53,22 +79,31 @@ absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(
                                                  options.rank, ", world_size ", options.world_size,
                                                  "): run one shard"));
   }
+  if (!options.device.is_cpu()) {
+    return absl::UnimplementedError("the llama model runs on CPU only for now");
+  }
   std::unique_ptr<LlamaModel> model(new LlamaModel());
   model->config_ = config;
-  model->device_ = options.device;
   model->dtype_ = options.dtype;
   if (options.dtype != at::kFloat && options.dtype != at::kBFloat16 && options.dtype != at::kHalf) {
     return absl::InvalidArgumentError(
         absl::StrCat("unsupported working dtype ", c10::toString(options.dtype)));
   }
-  if (options.dtype == at::kHalf && options.device.is_cpu()) {
-    spdlog::info("float16 requested: libtorch has no float16 matmul on CPU, running as bfloat16");
+  if (options.dtype == at::kHalf) {
+    spdlog::info("float16 requested: the CPU kernels have no float16 path, running as bfloat16");
     model->dtype_ = at::kBFloat16;
   }
+  model->kv_dtype_ = options.kv_cache_dtype.value_or(model->dtype_);
+  if (model->kv_dtype_ != at::kFloat && model->kv_dtype_ != at::kBFloat16) {
+    return absl::InvalidArgumentError("the KV cache dtype must be float32 or bfloat16");
+  }
   const int world_size = options.world_size;
-  if (config.num_key_value_heads % world_size != 0 || config.intermediate_size % world_size != 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "num_key_value_heads and intermediate_size must be multiples of world_size ", world_size));
+  if (config.num_key_value_heads % world_size != 0 || config.intermediate_size % world_size != 0 ||
+      config.num_attention_heads % config.num_key_value_heads != 0 || config.head_dim % 2 != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unsupported head layout: ", config.num_attention_heads, " heads, ",
+                     config.num_key_value_heads, " KV heads, head_dim ", config.head_dim,
+                     ", world_size ", world_size));
   }
   model->local_heads_ = config.num_attention_heads / world_size;
   model->local_kv_heads_ = config.num_key_value_heads / world_size;
@@ -77,85 +112,44 @@ absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(
   const int64_t max_positions =
       options.max_positions > 0 ? options.max_positions : config.max_position_embeddings;
   try {
-    model->rotary_ = RotaryEmbedding(config.head_dim, config.rope_theta, config.rope_scaling,
-                                     max_positions, model->dtype_, model->device_);
+    model->rotary_ =
+        RotaryEmbedding(config.head_dim, config.rope_theta, config.rope_scaling, max_positions);
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat("cannot build rotary tables: ", e.what()));
   }
   TGI_RETURN_IF_ERROR(model->LoadWeights(checkpoint, options.rank, world_size));
-  spdlog::info("llama: {} layers, hidden {}, {} heads ({} kv), vocab {}, {} parameters, {}",
-               config.num_hidden_layers, config.hidden_size, config.num_attention_heads,
-               config.num_key_value_heads, config.vocab_size, model->num_parameters_,
-               c10::toString(model->dtype_));
+  spdlog::info(
+      "llama: {} layers, hidden {}, {} heads ({} kv), vocab {}, {} parameters, {} ({} MB packed), "
+      "KV cache {}, kernels {}",
+      config.num_hidden_layers, config.hidden_size, config.num_attention_heads,
+      config.num_key_value_heads, config.vocab_size, model->num_parameters_,
+      c10::toString(model->dtype_), model->weight_bytes_ >> 20, c10::toString(model->kv_dtype_),
+      kernels::IsaName(kernels::ActiveIsa()));
   return model;
 }
 
 absl::Status LlamaModel::LoadWeights(const SafetensorsCheckpoint& checkpoint, int rank,
                                      int world_size) {
-  const WeightLoader weights(checkpoint, dtype_, device_, rank, world_size);
+  const WeightLoader weights(checkpoint, dtype_, at::kCPU, rank, world_size);
   const int64_t hidden = config_.hidden_size;
-  const int64_t head_dim = config_.head_dim;
-  const int64_t q_rows = config_.num_attention_heads * head_dim;
-  const int64_t kv_rows = config_.num_key_value_heads * head_dim;
-  const int64_t intermediate = config_.intermediate_size;
   const int64_t vocab = config_.vocab_size;
-
-  // Under tensor parallelism the embedding and lm_head become vocab shards (ColumnShard).
-  TGI_ASSIGN_OR_RETURN(embed_, weights.Replicated("model.embed_tokens.weight", {vocab, hidden}));
-  TGI_ASSIGN_OR_RETURN(final_norm_, weights.Replicated("model.norm.weight", {hidden}));
-  if (config_.tie_word_embeddings) {
-    lm_head_ = embed_;
-  } else {
-    TGI_ASSIGN_OR_RETURN(lm_head_, weights.Replicated("lm_head.weight", {vocab, hidden}));
-  }
-  num_parameters_ = Numel({&embed_, &final_norm_});
-  if (!config_.tie_word_embeddings) num_parameters_ += lm_head_.numel();
-
   try {
+    // Under tensor parallelism the embedding and lm_head become vocab shards (ColumnShard).
+    TGI_ASSIGN_OR_RETURN(at::Tensor embed,
+                         weights.Replicated("model.embed_tokens.weight", {vocab, hidden}));
+    TGI_ASSIGN_OR_RETURN(at::Tensor final_norm, weights.Replicated("model.norm.weight", {hidden}));
+    final_norm_ = Float32(final_norm);
+    num_parameters_ = embed.numel() + final_norm.numel();
+    at::Tensor lm_head = embed;
+    if (!config_.tie_word_embeddings) {
+      TGI_ASSIGN_OR_RETURN(lm_head, weights.Replicated("lm_head.weight", {vocab, hidden}));
+      num_parameters_ += lm_head.numel();
+      embed_ = embed.clone(at::MemoryFormat::Contiguous);  // not a view of the checkpoint
+    }
+    TGI_ASSIGN_OR_RETURN(lm_head_, PackedWeight::Pack(lm_head, dtype_));
+    weight_bytes_ = lm_head_.bytes();
     for (int64_t i = 0; i < config_.num_hidden_layers; ++i) {
-      const std::string p = absl::StrCat("model.layers.", i, ".");
-      Layer layer;
-      TGI_ASSIGN_OR_RETURN(layer.input_norm,
-                           weights.Replicated(p + "input_layernorm.weight", {hidden}));
-      TGI_ASSIGN_OR_RETURN(layer.post_norm,
-                           weights.Replicated(p + "post_attention_layernorm.weight", {hidden}));
-      // Column-parallel (each rank its heads / features), fused into one matmul.
-      TGI_ASSIGN_OR_RETURN(at::Tensor q,
-                           weights.ColumnShard(p + "self_attn.q_proj.weight", {q_rows, hidden}));
-      TGI_ASSIGN_OR_RETURN(at::Tensor k,
-                           weights.ColumnShard(p + "self_attn.k_proj.weight", {kv_rows, hidden}));
-      TGI_ASSIGN_OR_RETURN(at::Tensor v,
-                           weights.ColumnShard(p + "self_attn.v_proj.weight", {kv_rows, hidden}));
-      layer.qkv = at::cat({q, k, v}, 0);
-      TGI_ASSIGN_OR_RETURN(at::Tensor gate,
-                           weights.ColumnShard(p + "mlp.gate_proj.weight", {intermediate, hidden}));
-      TGI_ASSIGN_OR_RETURN(at::Tensor up,
-                           weights.ColumnShard(p + "mlp.up_proj.weight", {intermediate, hidden}));
-      layer.gate_up = at::cat({gate, up}, 0);
-      // Row-parallel: partial sums that an all-reduce completes; their biases are replicated.
-      TGI_ASSIGN_OR_RETURN(layer.o,
-                           weights.RowShard(p + "self_attn.o_proj.weight", {hidden, q_rows}));
-      TGI_ASSIGN_OR_RETURN(layer.down,
-                           weights.RowShard(p + "mlp.down_proj.weight", {hidden, intermediate}));
-      if (config_.attention_bias) {
-        TGI_ASSIGN_OR_RETURN(q, weights.ColumnShard(p + "self_attn.q_proj.bias", {q_rows}));
-        TGI_ASSIGN_OR_RETURN(k, weights.ColumnShard(p + "self_attn.k_proj.bias", {kv_rows}));
-        TGI_ASSIGN_OR_RETURN(v, weights.ColumnShard(p + "self_attn.v_proj.bias", {kv_rows}));
-        layer.qkv_bias = at::cat({q, k, v}, 0);
-        TGI_ASSIGN_OR_RETURN(layer.o_bias,
-                             weights.Replicated(p + "self_attn.o_proj.bias", {hidden}));
-      }
-      if (config_.mlp_bias) {
-        TGI_ASSIGN_OR_RETURN(gate, weights.ColumnShard(p + "mlp.gate_proj.bias", {intermediate}));
-        TGI_ASSIGN_OR_RETURN(up, weights.ColumnShard(p + "mlp.up_proj.bias", {intermediate}));
-        layer.gate_up_bias = at::cat({gate, up}, 0);
-        TGI_ASSIGN_OR_RETURN(layer.down_bias,
-                             weights.Replicated(p + "mlp.down_proj.bias", {hidden}));
-      }
-      num_parameters_ += Numel({&layer.input_norm, &layer.post_norm, &layer.qkv, &layer.qkv_bias,
-                                &layer.o, &layer.o_bias, &layer.gate_up, &layer.gate_up_bias,
-                                &layer.down, &layer.down_bias});
-      layers_.push_back(std::move(layer));
+      TGI_RETURN_IF_ERROR(LoadLayer(checkpoint, i, rank, world_size));
     }
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat("cannot load the llama weights: ", e.what()));
@@ -163,67 +157,126 @@ absl::Status LlamaModel::LoadWeights(const SafetensorsCheckpoint& checkpoint, in
   return absl::OkStatus();
 }
 
+absl::Status LlamaModel::LoadLayer(const SafetensorsCheckpoint& checkpoint, int64_t index, int rank,
+                                   int world_size) {
+  const WeightLoader weights(checkpoint, dtype_, at::kCPU, rank, world_size);
+  const int64_t hidden = config_.hidden_size;
+  const int64_t q_rows = config_.num_attention_heads * config_.head_dim;
+  const int64_t kv_rows = config_.num_key_value_heads * config_.head_dim;
+  const int64_t intermediate = config_.intermediate_size;
+  const std::string p = absl::StrCat("model.layers.", index, ".");
+  Layer layer;
+  TGI_ASSIGN_OR_RETURN(at::Tensor input_norm,
+                       weights.Replicated(p + "input_layernorm.weight", {hidden}));
+  TGI_ASSIGN_OR_RETURN(at::Tensor post_norm,
+                       weights.Replicated(p + "post_attention_layernorm.weight", {hidden}));
+  layer.input_norm = Float32(input_norm);
+  layer.post_norm = Float32(post_norm);
+  // Column-parallel (each rank its heads / features), fused into one matmul.
+  TGI_ASSIGN_OR_RETURN(at::Tensor q,
+                       weights.ColumnShard(p + "self_attn.q_proj.weight", {q_rows, hidden}));
+  TGI_ASSIGN_OR_RETURN(at::Tensor k,
+                       weights.ColumnShard(p + "self_attn.k_proj.weight", {kv_rows, hidden}));
+  TGI_ASSIGN_OR_RETURN(at::Tensor v,
+                       weights.ColumnShard(p + "self_attn.v_proj.weight", {kv_rows, hidden}));
+  TGI_ASSIGN_OR_RETURN(at::Tensor gate,
+                       weights.ColumnShard(p + "mlp.gate_proj.weight", {intermediate, hidden}));
+  TGI_ASSIGN_OR_RETURN(at::Tensor up,
+                       weights.ColumnShard(p + "mlp.up_proj.weight", {intermediate, hidden}));
+  // Row-parallel: partial sums that an all-reduce completes; their biases are replicated.
+  TGI_ASSIGN_OR_RETURN(at::Tensor o,
+                       weights.RowShard(p + "self_attn.o_proj.weight", {hidden, q_rows}));
+  TGI_ASSIGN_OR_RETURN(at::Tensor down,
+                       weights.RowShard(p + "mlp.down_proj.weight", {hidden, intermediate}));
+  at::Tensor qkv_bias, o_bias, gate_bias, up_bias, down_bias;
+  if (config_.attention_bias) {
+    TGI_ASSIGN_OR_RETURN(at::Tensor qb, weights.ColumnShard(p + "self_attn.q_proj.bias", {q_rows}));
+    TGI_ASSIGN_OR_RETURN(at::Tensor kb,
+                         weights.ColumnShard(p + "self_attn.k_proj.bias", {kv_rows}));
+    TGI_ASSIGN_OR_RETURN(at::Tensor vb,
+                         weights.ColumnShard(p + "self_attn.v_proj.bias", {kv_rows}));
+    qkv_bias = at::cat({qb, kb, vb}, 0);
+    TGI_ASSIGN_OR_RETURN(o_bias, weights.Replicated(p + "self_attn.o_proj.bias", {hidden}));
+  }
+  if (config_.mlp_bias) {
+    TGI_ASSIGN_OR_RETURN(gate_bias, weights.ColumnShard(p + "mlp.gate_proj.bias", {intermediate}));
+    TGI_ASSIGN_OR_RETURN(up_bias, weights.ColumnShard(p + "mlp.up_proj.bias", {intermediate}));
+    TGI_ASSIGN_OR_RETURN(down_bias, weights.Replicated(p + "mlp.down_proj.bias", {hidden}));
+  }
+  TGI_ASSIGN_OR_RETURN(layer.qkv, PackedWeight::Pack(at::cat({q, k, v}, 0), dtype_, qkv_bias));
+  TGI_ASSIGN_OR_RETURN(layer.o, PackedWeight::Pack(o, dtype_, o_bias));
+  TGI_ASSIGN_OR_RETURN(layer.gate_up,
+                       PackedWeight::PackGateUp(gate, up, dtype_, gate_bias, up_bias));
+  TGI_ASSIGN_OR_RETURN(layer.down, PackedWeight::Pack(down, dtype_, down_bias));
+  for (const at::Tensor* t : {&input_norm, &post_norm, &q, &k, &v, &gate, &up, &o, &down, &qkv_bias,
+                              &o_bias, &gate_bias, &up_bias, &down_bias}) {
+    if (t->defined()) num_parameters_ += t->numel();
+  }
+  weight_bytes_ += layer.qkv.bytes() + layer.o.bytes() + layer.gate_up.bytes() + layer.down.bytes();
+  layers_.push_back(std::move(layer));
+  return absl::OkStatus();
+}
+
 int64_t LlamaModel::kv_bytes_per_token() const {
   return config_.num_hidden_layers * 2 * local_kv_heads_ * config_.head_dim *
-         static_cast<int64_t>(c10::elementSize(dtype_));
+         static_cast<int64_t>(c10::elementSize(kv_dtype_));
 }
 
-absl::StatusOr<KvCache> LlamaModel::AllocateCache(int64_t batch, int64_t max_seq,
-                                                  CacheInit init) const {
-  if (batch <= 0 || max_seq <= 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("cache of batch ", batch, " and max_seq ", max_seq, ": both must be > 0"));
-  }
-  try {
-    const std::vector<int64_t> shape = {config_.num_hidden_layers, 2, batch, local_kv_heads_,
-                                        max_seq, config_.head_dim};
-    const at::TensorOptions options = at::TensorOptions().dtype(dtype_).device(device_);
-    return KvCache{init == CacheInit::kZeros ? at::zeros(shape, options) : at::empty(shape, options)};
-  } catch (const std::exception& e) {
-    return absl::ResourceExhaustedError(absl::StrCat("cannot allocate a KV cache of batch ", batch,
-                                                     " x ", max_seq, " slots: ", e.what()));
-  }
+kernels::PagedKv LlamaModel::CacheLayout() const {
+  kernels::PagedKv layout;
+  layout.dtype = kv_dtype_;
+  layout.layers = config_.num_hidden_layers;
+  layout.kv_heads = local_kv_heads_;
+  layout.head_dim = config_.head_dim;
+  return layout;
 }
 
-absl::Status LlamaModel::Validate(const ForwardBatch& batch, const KvCache& cache) const {
-  const at::Tensor& kv = cache.kv;
-  if (!kv.defined() || kv.dim() != 6 || kv.size(0) != config_.num_hidden_layers ||
-      kv.size(1) != 2 || kv.size(3) != local_kv_heads_ || kv.size(5) != config_.head_dim ||
-      kv.scalar_type() != dtype_ || !kv.select(0, 0).select(0, 0).is_contiguous()) {
-    return absl::InvalidArgumentError(
-        "forward: the KV cache must come from AllocateCache (or narrow its batch dimension)");
+absl::Status LlamaModel::Validate(const ForwardBatch& batch, const kernels::PagedKv& cache) const {
+  const kernels::PagedKv layout = CacheLayout();
+  if (cache.data == nullptr || cache.num_blocks <= 0 || cache.dtype != layout.dtype ||
+      cache.layers != layout.layers || cache.kv_heads != layout.kv_heads ||
+      cache.head_dim != layout.head_dim) {
+    return absl::InvalidArgumentError("forward: the KV cache does not have this model's layout");
   }
-  const int64_t rows = kv.size(2);
-  const int64_t max_seq = kv.size(4);
-  const at::Tensor& ids = batch.input_ids;
-  if (!ids.defined() || ids.dim() != 2 || ids.scalar_type() != at::kLong || ids.size(0) != rows ||
-      ids.size(1) < 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("forward: input_ids must be int64 [", rows, ", T >= 1]"));
+  if (batch.rows.empty()) return absl::InvalidArgumentError("forward: no rows");
+  int64_t tokens = 0;
+  for (size_t r = 0; r < batch.rows.size(); ++r) {
+    const StepRow& row = batch.rows[r];
+    const int64_t end = row.context + row.new_tokens;
+    if (row.context < 0 || row.new_tokens < 1 || end > max_positions()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("forward: row ", r, " has context ", row.context, " and ", row.new_tokens,
+                       " new tokens; need context >= 0, new tokens >= 1 and at most ",
+                       max_positions(), " positions"));
+    }
+    const int64_t needed = (end + kernels::kBlockSize - 1) / kernels::kBlockSize;
+    if (static_cast<int64_t>(row.blocks.size()) < needed) {
+      return absl::InvalidArgumentError(absl::StrCat("forward: row ", r, " needs ", needed,
+                                                     " blocks, its table has ", row.blocks.size()));
+    }
+    for (int64_t b = 0; b < needed; ++b) {
+      if (row.blocks[b] < 0 || row.blocks[b] >= cache.num_blocks) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("forward: row ", r, " names block ", row.blocks[b], " outside the pool"));
+      }
+    }
+    tokens += row.new_tokens;
   }
-  const int64_t new_tokens = ids.size(1);
-  if (!batch.positions.defined() || batch.positions.scalar_type() != at::kLong ||
-      batch.positions.sizes() != ids.sizes()) {
-    return absl::InvalidArgumentError("forward: positions must be int64 of input_ids' shape");
+  if (static_cast<int64_t>(batch.input_ids.size()) != tokens) {
+    return absl::InvalidArgumentError(absl::StrCat("forward: ", batch.input_ids.size(),
+                                                   " input ids for ", tokens, " new tokens"));
   }
-  if (batch.window_start < 0 || batch.window_start > batch.write_offset ||
-      batch.write_offset + new_tokens > max_seq) {
-    return absl::InvalidArgumentError(absl::StrCat("forward: need 0 <= window_start (",
-                                                   batch.window_start, ") <= write_offset (",
-                                                   batch.write_offset, ") and write_offset + T (",
-                                                   new_tokens, ") <= max_seq (", max_seq, ")"));
-  }
-  const int64_t window = batch.write_offset + new_tokens - batch.window_start;
-  const at::Tensor& bias = batch.key_bias;
-  if (!bias.defined() || bias.dim() != 2 || bias.scalar_type() != at::kFloat ||
-      bias.size(0) != rows || bias.size(1) != window) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("forward: key_bias must be float32 [", rows, ", ", window, "]"));
+  for (int64_t id : batch.input_ids) {
+    if (id < 0 || id >= config_.vocab_size) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "forward: token id ", id, " outside the vocabulary of ", config_.vocab_size));
+    }
   }
   return absl::OkStatus();
 }
 
-absl::StatusOr<at::Tensor> LlamaModel::Forward(const ForwardBatch& batch, KvCache& cache) const {
+absl::StatusOr<at::Tensor> LlamaModel::Forward(const ForwardBatch& batch,
+                                               const kernels::PagedKv& cache) const {
   TGI_RETURN_IF_ERROR(Validate(batch, cache));
   try {
     c10::InferenceMode inference_mode;
@@ -233,72 +286,90 @@ absl::StatusOr<at::Tensor> LlamaModel::Forward(const ForwardBatch& batch, KvCach
   }
 }
 
-at::Tensor LlamaModel::Mlp(const Layer& layer, const at::Tensor& x) const {
-  const int64_t intermediate = local_intermediate_;
-  at::Tensor gate_up = Linear(x, layer.gate_up, layer.gate_up_bias);  // [N, 2 * intermediate]
-  at::Tensor gate = gate_up.narrow(1, 0, intermediate);
-  at::silu_(gate).mul_(gate_up.narrow(1, intermediate, intermediate));  // [N, intermediate]
-  return Linear(gate, layer.down, layer.down_bias);
+void LlamaModel::Embed(std::span<const int64_t> ids, float* out) const {
+  const int64_t hidden = config_.hidden_size;
+  for (size_t t = 0; t < ids.size(); ++t) {
+    float* row = out + static_cast<int64_t>(t) * hidden;
+    if (!embed_.defined()) {
+      lm_head_.Row(ids[t], row);
+    } else {
+      at::Tensor source = embed_[ids[t]];  // [hidden] working dtype
+      at::from_blob(row, {hidden}, at::kFloat).copy_(source);
+    }
+  }
 }
 
-at::Tensor LlamaModel::ForwardImpl(const ForwardBatch& batch, KvCache& cache) const {
-  const int64_t rows = batch.input_ids.size(0);
-  const int64_t seq = batch.input_ids.size(1);
+void LlamaModel::RunLayer(const Layer& layer, int64_t index, const StepPlan& plan,
+                          const kernels::PagedKv& cache) const {
+  const int64_t tokens = plan.tokens;
   const int64_t hidden = config_.hidden_size;
   const int64_t head_dim = config_.head_dim;
-  const int64_t heads = local_heads_;
-  const int64_t kv_heads = local_kv_heads_;
-  const int64_t write_offset = batch.write_offset;
-  const int64_t window = write_offset + seq - batch.window_start;
-  const double eps = config_.rms_norm_eps;
-  const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
-  // A prefill that starts a batch: attention reads nothing but the T new tokens.
-  const bool fresh_window = seq > 1 && batch.window_start == write_offset;
+  const int64_t qkv_width = (local_heads_ + 2 * local_kv_heads_) * head_dim;
+  const int64_t attention_width = local_heads_ * head_dim;
+  const auto eps = static_cast<float>(config_.rms_norm_eps);
+  Workspace& w = workspace_;
+  float* h = w.hidden.data();             // [tokens, hidden]
+  float* x = w.normed.data();             // [tokens, hidden]
+  float* qkv = w.qkv.data();              // [tokens, qkv_width]
+  float* attention = w.attention.data();  // [tokens, attention_width]
+  float* mlp = w.mlp.data();              // [tokens, intermediate]
 
-  // The residual stream, updated in place. Under tensor parallelism: a vocab-sharded lookup
-  // followed by an all-reduce.
-  at::Tensor h = at::embedding(embed_, batch.input_ids.to(device_).reshape({-1}));  // [B*T, hidden]
-  auto [cos, sin] = rotary_.Lookup(batch.positions.to(device_));  // [B, T, 1, head_dim / 2]
-  at::Tensor bias = StepAttentionBias(batch.key_bias.to(device_), seq, write_offset,
-                                      batch.window_start);  // [B, T or 1, W] float32
+  kernels::RmsNorm(h, tokens, hidden, layer.input_norm.data_ptr<float>(), hidden, eps, x, hidden);
+  kernels::Linear(x, tokens, hidden, layer.qkv, qkv, qkv_width, Epilogue::kStore);
+  kernels::RopeAndStoreKv(qkv, tokens, qkv_width, plan.places.data(), local_heads_, rotary_.cos(),
+                          rotary_.sin(), cache, index);
+  kernels::PagedAttention(qkv, qkv_width, plan.rows.data(), static_cast<int64_t>(plan.rows.size()),
+                          local_heads_, static_cast<float>(1.0 / std::sqrt(double(head_dim))),
+                          cache, index, attention, attention_width);
+  // Row-parallel projections: under tensor parallelism, all-reduce before the residual add.
+  kernels::Linear(attention, tokens, attention_width, layer.o, h, hidden, Epilogue::kAccumulate);
+  kernels::RmsNorm(h, tokens, hidden, layer.post_norm.data_ptr<float>(), hidden, eps, x, hidden);
+  kernels::Linear(x, tokens, hidden, layer.gate_up, mlp, local_intermediate_, Epilogue::kSiluMul);
+  kernels::Linear(mlp, tokens, local_intermediate_, layer.down, h, hidden, Epilogue::kAccumulate);
+}
 
-  for (size_t i = 0; i < layers_.size(); ++i) {
-    const Layer& layer = layers_[i];
-    at::Tensor x = RmsNorm(h, layer.input_norm, eps);
-    at::Tensor qkv =
-        Linear(x, layer.qkv, layer.qkv_bias).view({rows, seq, heads + 2 * kv_heads, head_dim});
-    // q and k rotated together: [B, T, heads + kv_heads, head_dim].
-    at::Tensor qk = ApplyRotary(qkv.narrow(2, 0, heads + kv_heads), cos, sin);
-    at::Tensor new_k = qk.narrow(2, heads, kv_heads).transpose(1, 2);  // [B, kv_heads, T, D]
-    at::Tensor new_v = qkv.narrow(2, heads + kv_heads, kv_heads).transpose(1, 2);
-    at::Tensor layer_kv = cache.kv.select(0, static_cast<int64_t>(i));  // [2, B, kv_heads, S, D]
-    at::Tensor keys;                                                    // [B, kv_heads, W, D]
-    at::Tensor values;                                                  // [B, kv_heads, W, D]
-    if (fresh_window) {
-      // The window is exactly the new tokens: attend over packed copies (the layout batched
-      // matmuls want) and store those.
-      keys = new_k.contiguous();
-      values = new_v.contiguous();
-      layer_kv.select(0, 0).narrow(2, write_offset, seq).copy_(keys);
-      layer_kv.select(0, 1).narrow(2, write_offset, seq).copy_(values);
-    } else {
-      layer_kv.select(0, 0).narrow(2, write_offset, seq).copy_(new_k);
-      layer_kv.select(0, 1).narrow(2, write_offset, seq).copy_(new_v);
-      at::Tensor live = layer_kv.narrow(3, batch.window_start, window);  // [2, B, kv_heads, W, D]
-      keys = live.select(0, 0);
-      values = live.select(0, 1);
+at::Tensor LlamaModel::ForwardImpl(const ForwardBatch& batch, const kernels::PagedKv& cache) const {
+  const int64_t hidden = config_.hidden_size;
+  StepPlan plan;
+  plan.tokens = static_cast<int64_t>(batch.input_ids.size());
+  plan.places.reserve(static_cast<size_t>(plan.tokens));
+  std::vector<int64_t> logit_tokens;  // which of the step's tokens get logits
+  for (const StepRow& row : batch.rows) {
+    const auto first = static_cast<int64_t>(plan.places.size());
+    plan.rows.push_back({first, row.new_tokens, row.context, row.blocks.data()});
+    for (int64_t t = 0; t < row.new_tokens; ++t) {
+      const int64_t position = row.context + t;
+      plan.places.push_back({position, row.blocks[position / kernels::kBlockSize],
+                             static_cast<int32_t>(position % kernels::kBlockSize)});
+      if (row.all_logits || t == row.new_tokens - 1) logit_tokens.push_back(first + t);
     }
-    at::Tensor attention = CachedAttention(qk.narrow(2, 0, heads), keys, values, bias,
-                                           scale);  // [B, T, heads * D]
-    // Row-parallel projections: under tensor parallelism, all-reduce before adding the bias.
-    h.add_(Linear(attention.reshape({rows * seq, heads * head_dim}), layer.o, layer.o_bias));
-    h.add_(Mlp(layer, RmsNorm(h, layer.post_norm, eps)));
+  }
+  Workspace& w = workspace_;
+  const int64_t tokens = plan.tokens;
+  Grow(w.hidden, tokens * hidden);
+  Grow(w.normed, tokens * hidden);
+  Grow(w.qkv, tokens * (local_heads_ + 2 * local_kv_heads_) * config_.head_dim);
+  Grow(w.attention, tokens * local_heads_ * config_.head_dim);
+  Grow(w.mlp, tokens * local_intermediate_);
+
+  // The residual stream, float32. Under tensor parallelism: a vocab-sharded lookup + all-reduce.
+  Embed(batch.input_ids, w.hidden.data());
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    RunLayer(layers_[i], static_cast<int64_t>(i), plan, cache);
   }
 
-  // [B*T or B, hidden]: norm and lm_head only where logits are wanted.
-  at::Tensor last = batch.all_logits ? h : h.view({rows, seq, hidden}).select(1, seq - 1);
-  at::Tensor logits = Linear(RmsNorm(last, final_norm_, eps), lm_head_).to(at::kFloat);
-  return logits.view({rows, batch.all_logits ? seq : 1, config_.vocab_size});
+  // Final norm and lm_head only where logits are wanted.
+  const auto logit_rows = static_cast<int64_t>(logit_tokens.size());
+  float* selected = w.normed.data();  // [logit_rows, hidden]
+  for (int64_t i = 0; i < logit_rows; ++i) {
+    std::copy_n(w.hidden.data() + logit_tokens[i] * hidden, hidden, selected + i * hidden);
+  }
+  kernels::RmsNorm(selected, logit_rows, hidden, final_norm_.data_ptr<float>(), hidden,
+                   static_cast<float>(config_.rms_norm_eps), selected, hidden);
+  at::Tensor logits = at::empty({logit_rows, config_.vocab_size}, at::kFloat);
+  kernels::Linear(selected, logit_rows, hidden, lm_head_, logits.data_ptr<float>(),
+                  config_.vocab_size, Epilogue::kStore);
+  return logits;
 }
 
 }  // namespace tgi::shard

@@ -1,7 +1,8 @@
-// The Llama decoder (and Mistral without a sliding window) in libtorch: loads a Hugging Face
-// checkpoint and runs one forward step of a left-padded, bucketed batch against a KV cache it
-// allocates but does not own. It knows nothing of requests, sampling or stopping, and never
-// reallocates or copies the cache: the batch code owns rows, slots and the key bias.
+// The Llama decoder (and Mistral without a sliding window) on the CPU kernels: loads a Hugging
+// Face checkpoint into packed weights and runs one ragged step: a list of rows, each with its new
+// tokens (a prompt, a prompt chunk or one decode token) after its cached context, against a paged
+// KV cache it writes but does not own. Prefill, decode and a mix of both are the same forward.
+// It knows nothing of requests, sampling or stopping, and never allocates or frees cache blocks.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -11,10 +12,14 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "shard/model/kernels/packed_linear.h"
+#include "shard/model/kernels/paged_kv.h"
 #include "shard/model/layers.h"
 #include "shard/model/model_config.h"
 #include "shard/model/safetensors.h"
@@ -23,12 +28,16 @@ namespace tgi::shard {
 
 // "float32", "bfloat16" or "float16" (TGI's --dtype values; "float16" also spelled "half").
 absl::StatusOr<at::ScalarType> ParseDtype(std::string_view name);
+// --kv-cache-dtype: "auto" (nullopt: follow the model dtype), "float32" or "bfloat16".
+absl::StatusOr<std::optional<at::ScalarType>> ParseKvCacheDtype(std::string_view name);
 
 struct LoadOptions {
-  // Working dtype of weights, activations and cache. libtorch 1.13 has no float16 matmul on CPU:
-  // kHalf on CPU runs as kBFloat16 (logged), and dtype() reports kBFloat16.
+  // Working dtype of the weights. Activations, norms, softmax and accumulation are float32.
+  // float16 runs as bfloat16 on CPU (logged), and dtype() reports kBFloat16.
   at::ScalarType dtype = at::kFloat;
-  at::Device device = at::kCPU;
+  // KV cache dtype; nullopt follows dtype (as TGI does).
+  std::optional<at::ScalarType> kv_cache_dtype;
+  at::Device device = at::kCPU;  // CPU only for now
   // Tensor parallelism: only world_size == 1 is supported for now (anything else is an error).
   int rank = 0;
   int world_size = 1;
@@ -36,28 +45,18 @@ struct LoadOptions {
   int64_t max_positions = 0;
 };
 
-// The whole KV cache of one batch, written in place:
-//   kv: [num_layers, 2 (k, v), batch, kv_heads, max_seq, head_dim], working dtype.
-// One tensor so that moving a row (batch concatenation) is one index_copy_ along dim 2. Forward
-// also accepts a view of the first rows (kv.narrow(2, 0, rows)): each [batch, kv_heads, max_seq,
-// head_dim] block must be contiguous.
-struct KvCache {
-  at::Tensor kv;
+// One row of a ragged step: `new_tokens` tokens at positions [context, context + new_tokens),
+// after `context` positions already in the cache.
+struct StepRow {
+  int64_t context = 0;
+  int64_t new_tokens = 0;
+  std::span<const int32_t> blocks;  // block table covering positions [0, context + new_tokens)
+  bool all_logits = false;          // logits for every new token, else for the last one only
 };
 
-// One forward step. Rows are left-padded and share cache slots: each row's new tokens are
-// written at slots [write_offset, write_offset + T); rows differ only in where their real
-// tokens start. Attention reads slots [window_start, write_offset + T), W of them.
 struct ForwardBatch {
-  at::Tensor input_ids;      // [B, T] int64 (T = prompt bucket length in prefill, 1 in decode)
-  at::Tensor positions;      // [B, T] int64 rotary positions (padding does not advance them)
-  at::Tensor key_bias;       // [B, W] float32 over slots [window_start, write_offset + T):
-                             // 0 = attend, -inf = padding (a large finite negative works
-                             // too, but decode skips reading -inf slots). May be a view of a
-                             // persistent buffer.
-  int64_t write_offset = 0;  // cache slot of the first new token
-  int64_t window_start = 0;  // first cache slot attention reads
-  bool all_logits = false;   // logits for every position (prefill logprobs) or the last only
+  std::vector<int64_t> input_ids;  // [sum of new_tokens]: row after row
+  std::vector<StepRow> rows;
 };
 
 class LlamaModel {
@@ -69,65 +68,74 @@ class LlamaModel {
                                                           const SafetensorsCheckpoint& checkpoint,
                                                           const LoadOptions& options);
 
-  // A cache for `batch` rows of `max_seq` slots. Zeroed by default (masked slots must hold finite
-  // values). kUninitialized skips touching the memory (no page faults for slots never used); the
-  // caller then guarantees that every slot a live row reads, masked or not, was written first.
-  // Allocated outside inference mode, so the batch code may update it in place anywhere.
-  enum class CacheInit { kZeros, kUninitialized };
-  absl::StatusOr<KvCache> AllocateCache(int64_t batch, int64_t max_seq,
-                                        CacheInit init = CacheInit::kZeros) const;
+  // -> [logit rows, vocab] float32: per row in order, new_tokens rows if all_logits, else one
+  // (its last token). Writes the new tokens' K/V into `cache` (whose layout must be CacheLayout()
+  // with data and num_blocks set); attention reads only each row's own positions. A row's
+  // result never depends on the other rows. Bad input is an InvalidArgument status.
+  absl::StatusOr<at::Tensor> Forward(const ForwardBatch& batch,
+                                     const kernels::PagedKv& cache) const;
 
-  // -> [B, T, vocab] float32 logits if all_logits, else [B, 1, vocab] (the last position).
-  // Runs under c10::InferenceMode: the logits are inference tensors (in-place changes to them
-  // need InferenceMode too). Padding never changes a real row's result; the outputs of padding
-  // positions and fully padded rows are finite and meaningless. A CPU decode step allocates
-  // nothing that grows with W (its attention scores live in reusable per-thread buffers).
-  absl::StatusOr<at::Tensor> Forward(const ForwardBatch& batch, KvCache& cache) const;
+  // The cache layout this model reads and writes (data null, num_blocks 0).
+  kernels::PagedKv CacheLayout() const;
 
   const ModelConfig& config() const { return config_; }
   at::ScalarType dtype() const { return dtype_; }
-  at::Device device() const { return device_; }
-  // Cache bytes of one token in one row (all layers, K and V) on this rank.
+  at::ScalarType kv_cache_dtype() const { return kv_dtype_; }
+  at::Device device() const { return at::kCPU; }
+  // Cache bytes of one token (all layers, K and V) on this rank.
   int64_t kv_bytes_per_token() const;
   // Parameters held by this rank (a tied embedding counts once).
   int64_t num_parameters() const { return num_parameters_; }
+  // Bytes of the packed weights (what one decode step streams).
+  int64_t weight_bytes() const { return weight_bytes_; }
   // Positions must lie in [0, max_positions()).
   int64_t max_positions() const { return rotary_.max_positions(); }
 
  private:
-  // One decoder layer, fused and sliced for this rank; biases are undefined when absent.
+  // One decoder layer, fused, packed and sliced for this rank.
   struct Layer {
-    at::Tensor input_norm;    // [hidden]
-    at::Tensor qkv;           // [(heads + 2 * kv_heads) * head_dim, hidden] (local heads)
-    at::Tensor qkv_bias;      // [(heads + 2 * kv_heads) * head_dim]
-    at::Tensor o;             // [hidden, heads * head_dim]
-    at::Tensor o_bias;        // [hidden]
-    at::Tensor post_norm;     // [hidden]
-    at::Tensor gate_up;       // [2 * intermediate, hidden] (gate rows, then up rows)
-    at::Tensor gate_up_bias;  // [2 * intermediate]
-    at::Tensor down;          // [hidden, intermediate]
-    at::Tensor down_bias;     // [hidden]
+    at::Tensor input_norm;          // [hidden] float32
+    at::Tensor post_norm;           // [hidden] float32
+    kernels::PackedWeight qkv;      // [(heads + 2 * kv_heads) * head_dim, hidden] (+ bias)
+    kernels::PackedWeight o;        // [hidden, heads * head_dim] (+ bias)
+    kernels::PackedWeight gate_up;  // gate and up [intermediate, hidden], interleaved (+ bias)
+    kernels::PackedWeight down;     // [hidden, intermediate] (+ bias)
+  };
+  // Activation buffers of one step, grown on demand and reused (the model thread owns them).
+  struct Workspace {
+    std::vector<float> hidden;     // [tokens, hidden]: the residual stream
+    std::vector<float> normed;     // [tokens, hidden]
+    std::vector<float> qkv;        // [tokens, qkv width]
+    std::vector<float> attention;  // [tokens, heads * head_dim]
+    std::vector<float> mlp;        // [tokens, intermediate]
   };
 
   LlamaModel() = default;
   absl::Status LoadWeights(const SafetensorsCheckpoint& checkpoint, int rank, int world_size);
-  absl::Status Validate(const ForwardBatch& batch, const KvCache& cache) const;
-  at::Tensor ForwardImpl(const ForwardBatch& batch, KvCache& cache) const;
-  // x: [N, hidden] -> [N, hidden] (before the tensor-parallel all-reduce).
-  at::Tensor Mlp(const Layer& layer, const at::Tensor& x) const;
+  absl::Status LoadLayer(const SafetensorsCheckpoint& checkpoint, int64_t index, int rank,
+                         int world_size);
+  absl::Status Validate(const ForwardBatch& batch, const kernels::PagedKv& cache) const;
+  at::Tensor ForwardImpl(const ForwardBatch& batch, const kernels::PagedKv& cache) const;
+  void Embed(std::span<const int64_t> ids, float* out) const;  // -> [ids, hidden]
+  // Where the step's tokens go in the cache and which rows attend to what (llama.cc).
+  struct StepPlan;
+  void RunLayer(const Layer& layer, int64_t index, const StepPlan& plan,
+                const kernels::PagedKv& cache) const;
 
   ModelConfig config_;
   at::ScalarType dtype_ = at::kFloat;
-  at::Device device_ = at::kCPU;
+  at::ScalarType kv_dtype_ = at::kFloat;
   int64_t local_heads_ = 0;     // attention heads on this rank
   int64_t local_kv_heads_ = 0;  // KV heads on this rank
   int64_t local_intermediate_ = 0;
   int64_t num_parameters_ = 0;
-  at::Tensor embed_;       // [vocab, hidden]
-  at::Tensor lm_head_;     // [vocab, hidden] (the embedding itself when tied)
-  at::Tensor final_norm_;  // [hidden]
+  int64_t weight_bytes_ = 0;
+  at::Tensor embed_;               // [vocab, hidden] working dtype; undefined when tied
+  kernels::PackedWeight lm_head_;  // [vocab, hidden] (the embedding when tied)
+  at::Tensor final_norm_;          // [hidden] float32
   std::vector<Layer> layers_;
   RotaryEmbedding rotary_;
+  mutable Workspace workspace_;
 };
 
 }  // namespace tgi::shard

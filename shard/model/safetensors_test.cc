@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "shard/kv/kv_pool.h"
 #include "shard/model/llama.h"
 #include "shard/model/testing/oracle.h"
 
@@ -232,13 +233,13 @@ TEST_F(SafetensorsTest, ShardedCheckpointLoadsTheSameTensors) {
   absl::StatusOr<std::unique_ptr<LlamaModel>> b = LlamaModel::Load(dir_, {});
   ASSERT_TRUE(a.ok()) << a.status();
   ASSERT_TRUE(b.ok()) << b.status();
-  ForwardBatch batch;
-  batch.input_ids = at::tensor(std::vector<int64_t>{1, 403, 407}, at::kLong).view({1, 3});
-  batch.positions = at::arange(3, at::kLong).view({1, 3});
-  batch.key_bias = at::zeros({1, 3}, at::kFloat);
-  KvCache cache_a = *(*a)->AllocateCache(1, 3);
-  KvCache cache_b = *(*b)->AllocateCache(1, 3);
-  EXPECT_TRUE(at::equal(*(*a)->Forward(batch, cache_a), *(*b)->Forward(batch, cache_b)));
+  std::unique_ptr<KvPool> pool_a = *KvPool::Create((*a)->CacheLayout(), 1);
+  std::unique_ptr<KvPool> pool_b = *KvPool::Create((*b)->CacheLayout(), 1);
+  BlockTable table_a = *BlockTable::Allocate(*pool_a, 3);
+  BlockTable table_b = *BlockTable::Allocate(*pool_b, 3);
+  const std::vector<int64_t> ids = {1, 403, 407};
+  EXPECT_TRUE(at::equal(*(*a)->Forward({ids, {StepRow{0, 3, table_a.blocks(), false}}}, pool_a->view()),
+                        *(*b)->Forward({ids, {StepRow{0, 3, table_b.blocks(), false}}}, pool_b->view())));
 }
 
 TEST_F(SafetensorsTest, IndexErrors) {

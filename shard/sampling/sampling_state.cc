@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "shard/model/kernels/logsumexp.h"
 
 namespace tgi::shard {
 namespace {
@@ -197,8 +198,16 @@ std::vector<int64_t> SamplingState::LiveRows() const {
   return live;
 }
 
-at::Tensor SamplingState::ProcessLive(const at::Tensor& logits,
-                                      const std::vector<int64_t>& live) const {
+bool SamplingState::AllNeutral(const std::vector<int64_t>& live) const {
+  return std::all_of(live.begin(), live.end(), [&](int64_t r) {
+    const Row& row = rows_[r];
+    return !row.generator.has_value() && !row.params.watermark && !NeedsHistory(row.params) &&
+           !HasWarpers(row.params);
+  });
+}
+
+at::Tensor SamplingState::ProcessLive(const at::Tensor& logits, const std::vector<int64_t>& live,
+                                      bool compact) const {
   const auto n = live.size();
   std::vector<int64_t> watermark_rows, previous_tokens, seen(n);
   std::vector<float> repetition(n), frequency(n), temperature(n), top_p(n), typical_p(n);
@@ -222,8 +231,9 @@ at::Tensor SamplingState::ProcessLive(const at::Tensor& logits,
   }
 
   at::Tensor index = LongTensor(live, device_);
-  // index_select copies, so the caller's logits are never modified.
-  at::Tensor scores = logits.to(device_).index_select(0, index).to(at::kFloat);  // [live, vocab]
+  // index_select (or clone) copies, so the caller's logits are never modified.
+  at::Tensor scores = compact ? logits.to(device_, at::kFloat, false, /*copy=*/true)
+                              : logits.to(device_).index_select(0, index).to(at::kFloat);
   scores = Watermark(scores, watermark_rows, previous_tokens, watermark_);
   if (history) {
     at::Tensor counts = counts_.index_select(0, index);  // [live, vocab]
@@ -267,43 +277,60 @@ void SamplingState::Record(const std::vector<int64_t>& live, const std::vector<i
 absl::StatusOr<std::vector<ChosenToken>> SamplingState::Choose(const at::Tensor& logits) {
   if (absl::Status s = CheckLogits(logits, BatchSize(), vocab_size_); !s.ok()) return s;
   return CatchTorch("Choose", [&]() -> absl::StatusOr<std::vector<ChosenToken>> {
-    std::vector<ChosenToken> out;
     std::vector<int64_t> live = LiveRows();
-    if (live.empty()) return out;
-    at::Tensor scores = ProcessLive(logits, live);  // [live, vocab]
+    if (live.empty()) return std::vector<ChosenToken>();
+    return ChooseLive(logits.index_select(0, LongTensor(live, logits.device())));
+  });
+}
 
-    // Greedy rows (and, provisionally, all rows): argmax of the processed scores.
-    at::Tensor greedy = scores.argmax(1).cpu();  // [live]
-    std::vector<int64_t> ids(greedy.data_ptr<int64_t>(), greedy.data_ptr<int64_t>() + live.size());
+absl::StatusOr<std::vector<ChosenToken>> SamplingState::ChooseLive(const at::Tensor& live_logits) {
+  std::vector<int64_t> live = LiveRows();
+  if (absl::Status s = CheckLogits(live_logits, static_cast<int64_t>(live.size()), vocab_size_);
+      !s.ok()) {
+    return s;
+  }
+  return CatchTorch("ChooseLive", [&]() -> absl::StatusOr<std::vector<ChosenToken>> {
+    std::vector<ChosenToken> out;
+    if (live.empty()) return out;
+    // [live, vocab] float32 contiguous: the logits themselves when no row processes anything.
+    at::Tensor scores = AllNeutral(live) ? live_logits.to(at::kFloat).contiguous()
+                                         : ProcessLive(live_logits, live, /*compact=*/true);
+    scores = scores.cpu().contiguous();
+    const float* data = scores.data_ptr<float>();
+    std::vector<kernels::RowStats> stats(live.size());
+    std::vector<int64_t> ids(live.size());
+    for (size_t i = 0; i < live.size(); ++i) {
+      stats[i] = kernels::RowLogSumExp(data + i * vocab_size_, vocab_size_);
+      ids[i] = stats[i].argmax;  // greedy rows (and, provisionally, all rows)
+    }
     std::vector<int64_t> sampling;  // positions in `live`
     for (size_t i = 0; i < live.size(); ++i) {
       if (rows_[live[i]].generator.has_value()) sampling.push_back(static_cast<int64_t>(i));
     }
     if (!sampling.empty()) {
-      at::Tensor probs = scores.index_select(0, LongTensor(sampling, device_))
+      at::Tensor probs = scores.index_select(0, LongTensor(sampling, at::kCPU))
                              .softmax(1)
-                             .cpu()
                              .contiguous();  // [s, vocab]
       for (size_t j = 0; j < sampling.size(); ++j) {
         ids[sampling[j]] = DrawToken(probs.data_ptr<float>() + j * vocab_size_, vocab_size_,
                                      *rows_[live[sampling[j]]].generator);
       }
     }
-
-    at::Tensor logprobs = scores.log_softmax(1);  // [live, vocab]
-    at::Tensor chosen = logprobs.gather(1, LongTensor(ids, device_).unsqueeze(1))
-                            .squeeze(1)
-                            .cpu()
-                            .contiguous();  // [live]
     std::vector<uint32_t> top_n(live.size());
-    for (size_t i = 0; i < live.size(); ++i) top_n[i] = rows_[live[i]].top_n_tokens;
-    std::vector<TopTokens> top = BatchTopTokens(logprobs, top_n);
-
+    bool any_top = false;
+    for (size_t i = 0; i < live.size(); ++i) {
+      top_n[i] = rows_[live[i]].top_n_tokens;
+      any_top |= top_n[i] > 0;
+    }
+    // Top-n on the scores (same order, ties and -inf as on logprobs), shifted to logprobs.
+    std::vector<TopTokens> top = any_top ? BatchTopTokens(scores, top_n)
+                                         : std::vector<TopTokens>(live.size());
     out.reserve(live.size());
     for (size_t i = 0; i < live.size(); ++i) {
+      for (float& logprob : top[i].logprobs) logprob = stats[i].LogProb(logprob);
       out.push_back(ChosenToken{.row = live[i],
                                 .id = ids[i],
-                                .logprob = chosen.data_ptr<float>()[i],
+                                .logprob = stats[i].LogProb(data[i * vocab_size_ + ids[i]]),
                                 .top_tokens = std::move(top[i])});
     }
     Record(live, ids);

@@ -68,6 +68,11 @@ class SamplingState {
   // and its history, never on its position or companions. Free rows' logits are ignored.
   // Results are in ascending row order.
   absl::StatusOr<std::vector<ChosenToken>> Choose(const at::Tensor& logits);
+  // The same step for logits [NumLive(), vocab] of the live rows only, in ascending row order
+  // (what a forward over live rows returns). Rows that process nothing (greedy, no penalty, no
+  // warper, no watermark) read their logits in place; each logprob comes from one logsumexp
+  // per row, never from a full log_softmax.
+  absl::StatusOr<std::vector<ChosenToken>> ChooseLive(const at::Tensor& live_logits);
 
  private:
   struct Row {
@@ -80,8 +85,11 @@ class SamplingState {
   };
 
   std::vector<int64_t> LiveRows() const;
-  // Processed scores [live, vocab] of the live rows, in the order of `live`.
-  at::Tensor ProcessLive(const at::Tensor& logits, const std::vector<int64_t>& live) const;
+  // Processed scores [live, vocab] of the live rows, in the order of `live`; `logits` holds
+  // every row ([batch, vocab]) or, with `compact`, the live rows only ([live, vocab]).
+  at::Tensor ProcessLive(const at::Tensor& logits, const std::vector<int64_t>& live,
+                         bool compact = false) const;
+  bool AllNeutral(const std::vector<int64_t>& live) const;
   void EnsureCounts();
   void Record(const std::vector<int64_t>& live, const std::vector<int64_t>& ids);
   absl::Status CheckRow(int64_t row) const;

@@ -6,6 +6,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "common/env.h"
+#include "common/gaudi_env.h"
 
 namespace tgi::shard {
 
@@ -13,7 +14,6 @@ namespace {
 
 // Reads every environment variable of the shard into `options`; the command line is applied after.
 absl::Status ReadEnvironment(ShardOptions& options) {
-  using common::GetEnvBool;
   using common::GetEnvDouble;
   using common::GetEnvInt;
   struct IntVar {
@@ -24,11 +24,7 @@ absl::Status ReadEnvironment(ShardOptions& options) {
   int64_t rank = options.rank, world_size = options.world_size, port = options.master_port;
   for (const IntVar& var : {IntVar{"RANK", &rank, 0}, IntVar{"WORLD_SIZE", &world_size, 1},
                             IntVar{"MASTER_PORT", &port, 1},
-                            IntVar{"MAX_TOTAL_TOKENS", &options.max_total_tokens, 2},
-                            IntVar{"BATCH_BUCKET_SIZE", &options.batch_bucket_size, 1},
-                            IntVar{"PREFILL_BATCH_BUCKET_SIZE", &options.prefill_batch_bucket_size, 1},
-                            IntVar{"PAD_SEQUENCE_TO_MULTIPLE_OF", &options.pad_sequence_to_multiple_of,
-                                   1}}) {
+                            IntVar{"MAX_TOTAL_TOKENS", &options.max_total_tokens, 2}}) {
     absl::StatusOr<int64_t> value = GetEnvInt(var.name, *var.field);
     if (!value.ok()) return value.status();
     if (*value < var.min) {
@@ -41,13 +37,16 @@ absl::Status ReadEnvironment(ShardOptions& options) {
   options.world_size = static_cast<int>(world_size);
   options.master_port = static_cast<int>(port);
   options.master_addr = common::GetEnvString("MASTER_ADDR", options.master_addr);
+  options.kv_cache_dtype = common::GetEnvString("KV_CACHE_DTYPE", options.kv_cache_dtype);
 
-  for (auto [name, field] : {std::pair{"SKIP_TOKENIZER_IN_TGI", &options.skip_tokenizer},
-                             std::pair{"TEXT_GENERATION_SERVER_IGNORE_EOS_TOKEN", &options.ignore_eos}}) {
-    absl::StatusOr<bool> value = GetEnvBool(name, *field);
-    if (!value.ok()) return value.status();
-    *field = *value;
-  }
+  // The variables the router reads too, with the same (TGI's) rules.
+  absl::StatusOr<common::GaudiEnv> gaudi = common::ReadGaudiEnv();
+  if (!gaudi.ok()) return gaudi.status();
+  options.batch_bucket_size = gaudi->batch_bucket_size;
+  options.prefill_batch_bucket_size = gaudi->prefill_batch_bucket_size;
+  options.pad_sequence_to_multiple_of = gaudi->pad_sequence_to_multiple_of;
+  options.skip_tokenizer = gaudi->skip_tokenizer;
+  options.ignore_eos = gaudi->ignore_eos_token;
   for (auto [name, field] : {std::pair{"WATERMARK_GAMMA", &options.watermark_gamma},
                              std::pair{"WATERMARK_DELTA", &options.watermark_delta}}) {
     absl::StatusOr<double> value = GetEnvDouble(name, *field);
@@ -76,6 +75,10 @@ absl::StatusOr<ShardOptions> ParseShardOptions(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--dtype", options.dtype, "float32, bfloat16 or float16 (CPU: as bfloat16)")
       ->check(CLI::IsMember({"float32", "bfloat16", "float16"}));
+  app.add_option("--kv-cache-dtype", options.kv_cache_dtype,
+                 "KV cache dtype: auto (the model's), bfloat16 or float32 [env KV_CACHE_DTYPE]")
+      ->check(CLI::IsMember({"auto", "bfloat16", "float32"}))
+      ->capture_default_str();
   app.add_option("--max-total-tokens", options.max_total_tokens,
                  "Longest sequence (prompt + generated) a request may reach [env MAX_TOTAL_TOKENS]")
       ->check(CLI::Range(int64_t{2}, int64_t{1} << 24))

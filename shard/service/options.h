@@ -14,6 +14,7 @@ struct ShardOptions {
   std::string model_dir;
   std::string uds_path = "/tmp/text-generation-server";  // the socket is "{uds_path}-{rank}"
   std::string dtype;                                     // empty: float32 on CPU
+  std::string kv_cache_dtype = "auto";  // --kv-cache-dtype or KV_CACHE_DTYPE: auto follows dtype
   int64_t max_total_tokens = 2048;                       // --max-total-tokens or MAX_TOTAL_TOKENS
   int num_threads = 0;                                   // 0: every CPU of the affinity mask
   bool json_output = false;

@@ -97,6 +97,19 @@ void ToProto(const StepResult& result, Response* response) {
   response->set_forward_ns(result.forward_ns);
   response->set_decode_ns(result.decode_ns);
   response->set_total_ns(result.total_ns);
+  const StepStats& stats = result.stats;
+  pb::StepStats* out = response->mutable_stats();
+  out->set_rows(static_cast<uint32_t>(stats.rows));
+  out->set_tokens(static_cast<uint64_t>(stats.tokens));
+  out->set_padding_tokens(static_cast<uint64_t>(stats.padding_tokens));
+  out->set_bucket_rows(static_cast<uint32_t>(stats.bucket_rows));
+  out->set_bucket_length(static_cast<uint32_t>(stats.bucket_length));
+}
+
+void ToProto(const KvUsage& usage, pb::KvUsage* out) {
+  out->set_blocks_used(static_cast<uint64_t>(usage.blocks_used));
+  out->set_blocks_reserved(static_cast<uint64_t>(usage.blocks_reserved));
+  out->set_block_size(static_cast<uint32_t>(usage.block_size));
 }
 
 }  // namespace
@@ -135,11 +148,12 @@ grpc::Status TextGenerationService::ServiceDiscovery(grpc::ServerContext*,
 
 grpc::Status TextGenerationService::ClearCache(grpc::ServerContext*,
                                                const pb::ClearCacheRequest* request,
-                                               pb::ClearCacheResponse*) {
+                                               pb::ClearCacheResponse* response) {
   std::optional<uint64_t> id;
   if (request->has_id()) id = request->id();
   return OnModelThread("ClearCache", [&] {
     engine_.ClearCache(id);
+    ToProto(engine_.kv_usage(), response->mutable_kv_usage());
     return absl::OkStatus();
   });
 }
@@ -152,6 +166,7 @@ grpc::Status TextGenerationService::FilterBatch(grpc::ServerContext*,
     absl::StatusOr<CachedBatchInfo> info = engine_.Filter(request->batch_id(), keep);
     if (!info.ok()) return info.status();
     ToProto(*info, response->mutable_batch());
+    ToProto(engine_.kv_usage(), response->mutable_kv_usage());
     return absl::OkStatus();
   });
 }
@@ -176,6 +191,7 @@ grpc::Status TextGenerationService::Prefill(grpc::ServerContext*,
     absl::StatusOr<StepResult> result = engine_.Prefill(request->batch().id(), std::move(specs));
     if (!result.ok()) return result.status();
     ToProto(*result, response);
+    ToProto(engine_.kv_usage(), response->mutable_kv_usage());
     return absl::OkStatus();
   });
 }
@@ -188,6 +204,7 @@ grpc::Status TextGenerationService::Decode(grpc::ServerContext*, const pb::Decod
     absl::StatusOr<StepResult> result = engine_.Decode(ids);
     if (!result.ok()) return result.status();
     ToProto(*result, response);
+    ToProto(engine_.kv_usage(), response->mutable_kv_usage());
     if (result->concat_ns) response->set_concat_ns(*result->concat_ns);
     return absl::OkStatus();
   });

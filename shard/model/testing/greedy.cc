@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "absl/status/status.h"
+#include "shard/kv/kv_pool.h"
 
 namespace tgi::shard::testing {
 
@@ -15,19 +16,18 @@ absl::StatusOr<GreedyResult> GreedyGenerate(const LlamaModel& model,
   if (prompt.empty()) return absl::InvalidArgumentError("GreedyGenerate: empty prompt");
   const auto prompt_len = static_cast<int64_t>(prompt.size());
   const int64_t max_seq = prompt_len + max_new_tokens;
-  absl::StatusOr<KvCache> cache = model.AllocateCache(1, max_seq);
-  if (!cache.ok()) return cache.status();
-  at::Tensor key_bias = at::zeros({1, max_seq}, at::kFloat);  // every slot is real
+  absl::StatusOr<std::unique_ptr<KvPool>> pool =
+      KvPool::Create(model.CacheLayout(), BlocksFor(max_seq));
+  if (!pool.ok()) return pool.status();
+  absl::StatusOr<BlockTable> table = BlockTable::Allocate(**pool, max_seq);
+  if (!table.ok()) return table.status();
 
   GreedyResult result;
   ForwardBatch batch;
-  batch.input_ids = at::tensor(prompt, at::kLong).view({1, prompt_len});
-  batch.positions = at::arange(prompt_len, at::kLong).view({1, prompt_len});
-  batch.write_offset = 0;
+  batch.input_ids = prompt;
+  batch.rows = {StepRow{.context = 0, .new_tokens = prompt_len, .blocks = table->blocks()}};
   while (static_cast<int64_t>(result.tokens.size()) < max_new_tokens) {
-    const int64_t new_tokens = batch.input_ids.size(1);
-    batch.key_bias = key_bias.narrow(1, 0, batch.write_offset + new_tokens);
-    absl::StatusOr<at::Tensor> logits = model.Forward(batch, *cache);  // [1, 1, vocab]
+    absl::StatusOr<at::Tensor> logits = model.Forward(batch, (*pool)->view());  // [1, vocab]
     if (!logits.ok()) return logits.status();
     at::Tensor row = logits->reshape({-1}).contiguous();
     const float* data = row.data_ptr<float>();
@@ -35,10 +35,9 @@ absl::StatusOr<GreedyResult> GreedyGenerate(const LlamaModel& model,
     const int64_t token = row.argmax().item<int64_t>();
     result.tokens.push_back(token);
     if (std::find(stop_ids.begin(), stop_ids.end(), token) != stop_ids.end()) break;
-    const int64_t position = prompt_len + static_cast<int64_t>(result.tokens.size()) - 1;
-    batch.write_offset += new_tokens;
-    batch.input_ids = at::full({1, 1}, token, at::kLong);
-    batch.positions = at::full({1, 1}, position, at::kLong);
+    batch.rows[0].context += batch.rows[0].new_tokens;
+    batch.rows[0].new_tokens = 1;
+    batch.input_ids = {token};
   }
   return result;
 }

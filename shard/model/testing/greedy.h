@@ -1,6 +1,6 @@
-// Test-only: the plainest possible use of LlamaModel — one row, no padding, prefill then one
-// token per step — as the reference that batched runs must reproduce. Owns its cache; not for
-// production use (it copies every step's logits to the host).
+// Test-only: the plainest possible use of LlamaModel — one row, prefill then one token per step,
+// in a KV pool of its own — as the reference that batched runs must reproduce. Not for
+// production use (it copies every step's logits).
 #pragma once
 
 #include <cstdint>

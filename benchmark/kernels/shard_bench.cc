@@ -1,0 +1,211 @@
+// tgi-kernel-bench: the shard's CPU speed against this machine's rooflines, in one process.
+// Writes (or reuses) a random-weight checkpoint of a named shape, loads it as the shard does,
+// and drives the real Engine (Prefill / Decode, greedy, no tokenizer): TTFT of a short prompt,
+// prefill rate of a long one, and decode tokens/s at several batch sizes, each printed with its
+// ratio to the roofline (bandwidth / weight bytes per step, or sgemm peak / FLOPs per token).
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+#include <malloc.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/str_join.h"
+#include "benchmark/kernels/model_writer.h"
+#include "benchmark/kernels/roofline.h"
+#include "shard/batch/engine.h"
+#include "shard/model/llama.h"
+#include "shard/model/threads.h"
+
+namespace tgi::bench {
+namespace {
+
+using shard::Engine;
+using shard::RequestSpec;
+
+struct Flags {
+  std::string model = "bench-110m";
+  std::string dtype = "float32";
+  std::string kv_cache_dtype = "auto";
+  std::vector<int64_t> rows = {1, 8, 32};
+  int64_t prompt = 64;
+  int64_t steps = 64;
+  int64_t prefill = 512;
+  int threads = 0;
+  std::string dir = "/tmp/tgi-kernel-bench";
+  bool skip_roofline = false;
+  double bandwidth = 0;  // GB/s, measured when 0
+  double sgemm = 0;      // GFLOP/s, measured when 0
+};
+
+double Seconds(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+RequestSpec Request(uint64_t id, int64_t prompt, int64_t max_new, int64_t vocab) {
+  std::mt19937 random(static_cast<uint32_t>(id));
+  std::vector<int64_t> ids = {1};
+  while (static_cast<int64_t>(ids.size()) < prompt) ids.push_back(3 + random() % (vocab - 3));
+  RequestSpec spec;
+  spec.id = id;
+  spec.inputs = absl::StrJoin(ids, ",");
+  spec.truncate = static_cast<uint32_t>(prompt);
+  spec.stopping.max_new_tokens = static_cast<uint32_t>(max_new);
+  spec.stopping.ignore_eos_token = true;
+  return spec;
+}
+
+// FLOPs of one token at context `context`: 2 per weight multiply-add plus attention.
+double FlopsPerToken(const shard::LlamaModel& model, double context) {
+  const shard::ModelConfig& c = model.config();
+  const double params = static_cast<double>(model.weight_bytes()) /
+                        static_cast<double>(c10::elementSize(model.dtype()));
+  return 2.0 * params + 4.0 * context * c.num_attention_heads * c.head_dim * c.num_hidden_layers;
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+int Run(const Flags& flags) {
+  const shard::ThreadConfig threads = shard::ConfigureThreads(flags.threads);
+  c10::InferenceMode inference;
+  std::printf("threads: %d (%s), %s\n", threads.threads, threads.pinned ? "pinned" : "floating",
+              threads.blas);
+  double bandwidth = flags.bandwidth * 1e9, sgemm = flags.sgemm * 1e9;
+  if (!flags.skip_roofline) {
+    if (bandwidth == 0) bandwidth = MeasureReadBandwidth(int64_t{2} << 30, 5);
+    if (sgemm == 0) sgemm = MeasureSgemmPeak(2048, 5, threads.threads);
+    std::printf(
+        "roofline: read bandwidth %.1f GB/s (2 GiB buffer), OpenBLAS sgemm %.1f GFLOP/s "
+        "(2048^3)\n",
+        bandwidth / 1e9, sgemm / 1e9);
+    std::printf("packed linear 512x2048x2048: float32 %.1f GFLOP/s, bfloat16 %.1f GFLOP/s\n",
+                MeasurePackedGemm(512, 2048, 2048, false, 3) / 1e9,
+                MeasurePackedGemm(512, 2048, 2048, true, 3) / 1e9);
+    std::printf("libtorch bfloat16 matmul 1024^3: %.1f GFLOP/s\n",
+                MeasureTorchBf16Gemm(1024, 3) / 1e9);
+  }
+  absl::StatusOr<ModelShape> shape = ShapeNamed(flags.model);
+  if (!shape.ok()) return std::fprintf(stderr, "%s\n", shape.status().ToString().c_str()), 2;
+  // The checkpoint is written in the run dtype (bfloat16 halves the file).
+  absl::StatusOr<std::filesystem::path> dir = WriteRandomModel(*shape, flags.dtype, flags.dir);
+  if (!dir.ok()) return std::fprintf(stderr, "%s\n", dir.status().ToString().c_str()), 1;
+  shard::LoadOptions load;
+  load.dtype = *shard::ParseDtype(flags.dtype);
+  load.kv_cache_dtype = *shard::ParseKvCacheDtype(flags.kv_cache_dtype);
+  const auto load_start = std::chrono::steady_clock::now();
+  absl::StatusOr<std::unique_ptr<shard::LlamaModel>> model = shard::LlamaModel::Load(*dir, load);
+  if (!model.ok()) return std::fprintf(stderr, "%s\n", model.status().ToString().c_str()), 1;
+  const double weight_bytes = static_cast<double>((*model)->weight_bytes());
+  const int64_t vocab = (*model)->config().vocab_size;
+  std::printf("model: %s %s, KV %s, %.1f MB of weights per step, loaded in %.2f s\n",
+              flags.model.c_str(), flags.dtype.c_str(), c10::toString((*model)->kv_cache_dtype()),
+              weight_bytes / 1e6, Seconds(load_start));
+
+  shard::EngineOptions options;
+  options.skip_tokenizer = true;
+  options.buckets.max_total_tokens = 4096;
+  const int64_t max_rows = *std::max_element(flags.rows.begin(), flags.rows.end());
+  options.kv_cache_blocks = max_rows * shard::BlocksFor(flags.prompt + flags.steps + 4) +
+                            shard::BlocksFor(flags.prefill) + 8;
+  Engine engine(std::move(*model), nullptr, options);
+  const shard::LlamaModel& m = engine.model();
+  uint64_t next_id = 1;
+
+  // TTFT: one short prompt alone (prefill + first token).
+  std::vector<double> ttft;
+  for (int r = 0; r < 6; ++r) {
+    const auto start = std::chrono::steady_clock::now();
+    auto result = engine.Prefill(next_id, {Request(next_id, flags.prompt, 1, vocab)});
+    ++next_id;
+    if (!result.ok()) return std::fprintf(stderr, "%s\n", result.status().ToString().c_str()), 1;
+    if (r > 0) ttft.push_back(Seconds(start));
+  }
+  std::printf("TTFT, %lld-token prompt: %.1f ms (median of 5)\n",
+              static_cast<long long>(flags.prompt), Median(ttft) * 1e3);
+
+  // Prefill of one long prompt.
+  std::vector<double> prefill;
+  for (int r = 0; r < 4; ++r) {
+    const auto start = std::chrono::steady_clock::now();
+    auto result = engine.Prefill(next_id, {Request(next_id, flags.prefill, 1, vocab)});
+    ++next_id;
+    if (!result.ok()) return std::fprintf(stderr, "%s\n", result.status().ToString().c_str()), 1;
+    if (r > 0) prefill.push_back(Seconds(start));
+  }
+  const double prefill_s = Median(prefill);
+  // Every prompt token runs every layer; lm_head only for the last one.
+  const shard::ModelConfig& c = m.config();
+  const double lm_head = 2.0 * c.vocab_size * c.hidden_size;
+  const double prefill_flops =
+      (FlopsPerToken(m, flags.prefill / 2.0) - lm_head) * flags.prefill + lm_head;
+  std::printf("prefill, %lld tokens: %.1f ms, %.0f tokens/s, %.1f GFLOP/s = %.0f%% of sgemm peak\n",
+              static_cast<long long>(flags.prefill), prefill_s * 1e3, flags.prefill / prefill_s,
+              prefill_flops / prefill_s / 1e9, 100.0 * prefill_flops / prefill_s / sgemm);
+
+  for (int64_t rows : flags.rows) {
+    std::vector<RequestSpec> requests;
+    for (int64_t r = 0; r < rows; ++r)
+      requests.push_back(Request(next_id + r, flags.prompt, flags.steps + 2, vocab));
+    const uint64_t batch_id = next_id;
+    next_id += rows;
+    auto started = engine.Prefill(batch_id, std::move(requests));
+    if (!started.ok()) return std::fprintf(stderr, "%s\n", started.status().ToString().c_str()), 1;
+    const std::vector<uint64_t> ids = {batch_id};
+    if (!engine.Decode(ids).ok()) return 1;  // first step outside the timing
+    double forward_ns = 0;
+    const auto start = std::chrono::steady_clock::now();
+    for (int64_t s = 0; s < flags.steps; ++s) {
+      auto step = engine.Decode(ids);
+      if (!step.ok()) return std::fprintf(stderr, "%s\n", step.status().ToString().c_str()), 1;
+      forward_ns += static_cast<double>(step->forward_ns);
+    }
+    const double seconds = Seconds(start);
+    engine.ClearCache(std::nullopt);
+    const double tokens_per_s = static_cast<double>(rows * flags.steps) / seconds;
+    const double context = static_cast<double>(flags.prompt) + 1.0 + flags.steps / 2.0;
+    const double bandwidth_roof = static_cast<double>(rows) * bandwidth / weight_bytes;
+    const double compute_roof = sgemm / FlopsPerToken(m, context);
+    const double roof = std::min(bandwidth_roof, compute_roof);
+    std::printf(
+        "decode, %3lld rows: %8.1f tokens/s, %6.2f ms/step (forward %.2f), roofline %.0f "
+        "(%s) -> %.0f%%\n",
+        static_cast<long long>(rows), tokens_per_s, seconds / flags.steps * 1e3,
+        forward_ns / flags.steps / 1e6, roof,
+        bandwidth_roof < compute_roof ? "bandwidth" : "compute", 100.0 * tokens_per_s / roof);
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace tgi::bench
+
+int main(int argc, char** argv) {
+  // As the shard's main: keep big buffers (logits, activations) in the heap between steps.
+  mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  tgi::bench::Flags flags;
+  CLI::App app{"CPU speed of the shard's kernels and forward against this machine's rooflines"};
+  app.add_option("--model", flags.model, "bench-110m or tinyllama-1b")->capture_default_str();
+  app.add_option("--dtype", flags.dtype, "float32 or bfloat16")->capture_default_str();
+  app.add_option("--kv-cache-dtype", flags.kv_cache_dtype, "auto, float32 or bfloat16");
+  app.add_option("--rows", flags.rows, "decode batch sizes")->delimiter(',');
+  app.add_option("--prompt", flags.prompt, "prompt tokens (TTFT and decode)")
+      ->capture_default_str();
+  app.add_option("--steps", flags.steps, "timed decode steps")->capture_default_str();
+  app.add_option("--prefill", flags.prefill, "long prompt tokens")->capture_default_str();
+  app.add_option("--threads", flags.threads, "threads (0: the affinity mask)");
+  app.add_option("--dir", flags.dir, "where random checkpoints are kept")->capture_default_str();
+  app.add_option("--bandwidth", flags.bandwidth, "GB/s to use instead of measuring");
+  app.add_option("--sgemm", flags.sgemm, "GFLOP/s to use instead of measuring");
+  app.add_flag("--skip-roofline", flags.skip_roofline, "no probes (needs --bandwidth/--sgemm)");
+  CLI11_PARSE(app, argc, argv);
+  return tgi::bench::Run(flags);
+}

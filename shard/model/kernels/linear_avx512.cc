@@ -1,0 +1,292 @@
+// The AVX-512 tiles of packed_linear: MR rows x NP panels of accumulators in zmm registers, one
+// pass over k. float32 weights: broadcast x[m, k], FMA with the panel's 16 lanes. bfloat16
+// weights: each k pair widened to float32 with a shift and a mask (two FMAs, x kept in float32);
+// for many rows a pair is widened once into a buffer the float32 tiles read.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <new>
+#include <vector>
+
+#include "shard/model/kernels/linear_internal.h"
+#include "shard/model/kernels/vec_math.h"
+
+namespace tgi::shard::kernels::internal {
+namespace {
+
+enum class Kind { kF32, kBf16Widen };
+
+// A grow-only 64-byte aligned float buffer per thread (the float32 tiles use aligned loads).
+float* ThreadBuffer(size_t floats) {
+  struct Buffer {
+    float* data = nullptr;
+    size_t size = 0;
+    ~Buffer() { ::operator delete (data, std::align_val_t{64}); }
+  };
+  thread_local Buffer buffer;
+  if (buffer.size < floats) {
+    ::operator delete (buffer.data, std::align_val_t{64});
+    buffer.data =
+        static_cast<float*>(::operator new (floats * sizeof(float), std::align_val_t{64}));
+    buffer.size = floats;
+  }
+  return buffer.data;
+}
+
+// Up to this many rows one tile, 4 panels wide, covers every row (more weight streams in flight).
+constexpr int64_t kWideRows = 6;
+// Up to this many rows one tile covers every row: each weight byte is read once, from DRAM.
+constexpr int64_t kTileRows = 14;
+
+TGI_TARGET_AVX512 inline __mmask16 ColumnMask(int64_t valid) {
+  return valid >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << valid) - 1);
+}
+
+TGI_TARGET_AVX512 inline __m512 Silu(__m512 g) {
+  const __m512 one = _mm512_set1_ps(1.0f);
+  return _mm512_div_ps(g, _mm512_add_ps(one, Exp512(_mm512_sub_ps(_mm512_setzero_ps(), g))));
+}
+
+// Writes a tile's accumulators; `pair` is the first panel pair of the tile.
+template <int MR, int NP>
+TGI_TARGET_AVX512 inline void Finish(__m512 (&acc)[MR][NP], const LinearArgs& a, int64_t pair,
+                                     int64_t m0) {
+  const float* bias = a.bias == nullptr ? nullptr : a.bias + pair * 32;
+  if (a.epilogue == Epilogue::kSiluMul) {
+#pragma GCC unroll 4
+    for (int i = 0; i < NP / 2; ++i) {
+      const int64_t column = (pair + i) * 16;
+      if (column >= a.n_out) break;
+      const __mmask16 mask = ColumnMask(a.n_out - column);
+      const __m512 gate_bias = bias ? _mm512_loadu_ps(bias + 32 * i) : _mm512_setzero_ps();
+      const __m512 up_bias = bias ? _mm512_loadu_ps(bias + 32 * i + 16) : _mm512_setzero_ps();
+#pragma GCC unroll 16
+      for (int m = 0; m < MR; ++m) {
+        const __m512 gate = _mm512_add_ps(acc[m][2 * i], gate_bias);
+        const __m512 up = _mm512_add_ps(acc[m][2 * i + 1], up_bias);
+        _mm512_mask_storeu_ps(a.out + (m0 + m) * a.ldo + column, mask,
+                              _mm512_mul_ps(Silu(gate), up));
+      }
+    }
+    return;
+  }
+#pragma GCC unroll 4
+  for (int j = 0; j < NP; ++j) {
+    const int64_t column = pair * 32 + j * 16;
+    if (column >= a.n_out) break;
+    const __mmask16 mask = ColumnMask(a.n_out - column);
+    const __m512 b = bias ? _mm512_loadu_ps(bias + 16 * j) : _mm512_setzero_ps();
+#pragma GCC unroll 16
+    for (int m = 0; m < MR; ++m) {
+      float* out = a.out + (m0 + m) * a.ldo + column;
+      __m512 value = _mm512_add_ps(acc[m][j], b);
+      if (a.epilogue == Epilogue::kAccumulate) {
+        value = _mm512_add_ps(_mm512_maskz_loadu_ps(mask, out), value);
+      }
+      _mm512_mask_storeu_ps(out, mask, value);
+    }
+  }
+}
+
+// Software prefetch of the weight streams (the hardware streamers stop at 4 KiB pages). With one
+// row tile per pair (small M, memory-bound) each stream is fetched this far ahead into L1; with
+// several row tiles (compute-bound) the first tile of a pair pulls the next pair into L2, so the
+// DRAM stream overlaps the other tiles' arithmetic. Later tiles of a pair hit the caches.
+constexpr int64_t kPrefetchBytes = 2048;
+
+enum class Prefetch { kNone, kAhead, kNextPair };
+
+TGI_TARGET_AVX512 inline void PrefetchStream(const void* stream, Prefetch mode,
+                                             int64_t pair_bytes) {
+  const char* p = static_cast<const char*>(stream);
+  if (mode == Prefetch::kAhead) {
+    _mm_prefetch(p + kPrefetchBytes, _MM_HINT_T0);
+  } else if (mode == Prefetch::kNextPair) {
+    _mm_prefetch(p + pair_bytes, _MM_HINT_T1);
+  }
+}
+
+// The prefetch a tile at row m0 issues.
+inline Prefetch PrefetchFor(const LinearArgs& a, int64_t m0) {
+  if (m0 != 0 || a.widened_pair != nullptr) return Prefetch::kNone;
+  return a.m <= kTileRows ? Prefetch::kAhead : Prefetch::kNextPair;
+}
+
+template <int MR, int NP>
+TGI_TARGET_AVX512 void TileF32(const LinearArgs& a, int64_t pair, int64_t m0) {
+  const int64_t k_size = a.k;
+  const float* w = a.widened_pair != nullptr ? a.widened_pair
+                                             : static_cast<const float*>(a.w) + pair * 32 * k_size;
+  const float* x = a.x + m0 * a.ldx;
+  const int64_t ldx = a.ldx;
+  __m512 acc[MR][NP];
+#pragma GCC unroll 16
+  for (int m = 0; m < MR; ++m) {
+#pragma GCC unroll 4
+    for (int j = 0; j < NP; ++j) acc[m][j] = _mm512_setzero_ps();
+  }
+  const Prefetch prefetch = PrefetchFor(a, m0);
+  const int64_t pair_bytes = 32 * k_size * 4;
+  for (int64_t k = 0; k < k_size; ++k) {
+    __m512 wv[NP];
+#pragma GCC unroll 4
+    for (int j = 0; j < NP; ++j) {
+      const float* stream = w + (j * k_size + k) * 16;
+      PrefetchStream(stream, prefetch, pair_bytes);
+      wv[j] = _mm512_load_ps(stream);
+    }
+#pragma GCC unroll 16
+    for (int m = 0; m < MR; ++m) {
+      const __m512 xb = _mm512_set1_ps(x[m * ldx + k]);
+#pragma GCC unroll 4
+      for (int j = 0; j < NP; ++j) acc[m][j] = _mm512_fmadd_ps(xb, wv[j], acc[m][j]);
+    }
+  }
+  Finish<MR, NP>(acc, a, pair, m0);
+}
+
+template <int MR, int NP>
+TGI_TARGET_AVX512 void TileBf16Widen(const LinearArgs& a, int64_t pair, int64_t m0) {
+  const int64_t k_size = a.k;
+  const uint16_t* w = static_cast<const uint16_t*>(a.w) + pair * 32 * k_size;
+  const float* x = a.x + m0 * a.ldx;
+  const int64_t ldx = a.ldx;
+  const __m512i high = _mm512_set1_epi32(static_cast<int32_t>(0xffff0000u));
+  __m512 acc[MR][NP];
+#pragma GCC unroll 16
+  for (int m = 0; m < MR; ++m) {
+#pragma GCC unroll 4
+    for (int j = 0; j < NP; ++j) acc[m][j] = _mm512_setzero_ps();
+  }
+  const Prefetch prefetch = PrefetchFor(a, m0);
+  const int64_t pair_bytes = 32 * k_size * 2;
+  for (int64_t k = 0; k < k_size; k += 2) {
+#pragma GCC unroll 4
+    for (int j = 0; j < NP; ++j) {
+      const uint16_t* stream = w + j * k_size * 16 + k * 16;
+      PrefetchStream(stream, prefetch, pair_bytes);
+      const __m512i pairs = _mm512_load_si512(stream);
+      const __m512 even = _mm512_castsi512_ps(_mm512_slli_epi32(pairs, 16));
+      const __m512 odd = _mm512_castsi512_ps(_mm512_and_si512(pairs, high));
+#pragma GCC unroll 16
+      for (int m = 0; m < MR; ++m) {
+        acc[m][j] = _mm512_fmadd_ps(_mm512_set1_ps(x[m * ldx + k]), even, acc[m][j]);
+        acc[m][j] = _mm512_fmadd_ps(_mm512_set1_ps(x[m * ldx + k + 1]), odd, acc[m][j]);
+      }
+    }
+  }
+  Finish<MR, NP>(acc, a, pair, m0);
+}
+
+template <Kind kind, int MR, int NP>
+void Tile(const LinearArgs& a, int64_t pair, int64_t m0) {
+  if constexpr (kind == Kind::kF32) {
+    TileF32<MR, NP>(a, pair, m0);
+  } else {
+    TileBf16Widen<MR, NP>(a, pair, m0);
+  }
+}
+
+// A tile of `rows` (1..14) rows; NP = 4 takes rows <= 6.
+template <Kind kind, int NP>
+void DispatchRows(int64_t rows, const LinearArgs& a, int64_t pair, int64_t m0) {
+#define TGI_TILE_CASE(R)                                        \
+  case R:                                                       \
+    if constexpr (R * NP <= 28) Tile<kind, R, NP>(a, pair, m0); \
+    return;
+  switch (rows) {
+    TGI_TILE_CASE(1)
+    TGI_TILE_CASE(2)
+    TGI_TILE_CASE(3)
+    TGI_TILE_CASE(4)
+    TGI_TILE_CASE(5)
+    TGI_TILE_CASE(6)
+    TGI_TILE_CASE(7)
+    TGI_TILE_CASE(8)
+    TGI_TILE_CASE(9)
+    TGI_TILE_CASE(10)
+    TGI_TILE_CASE(11)
+    TGI_TILE_CASE(12)
+    TGI_TILE_CASE(13)
+    TGI_TILE_CASE(14)
+    default:
+      return;
+  }
+#undef TGI_TILE_CASE
+}
+
+// bfloat16 pair `pair` of `a` widened to float32 panels [2][K][16] in `out` (and the next pair
+// prefetched into L2).
+TGI_TARGET_AVX512 void WidenPair(const LinearArgs& a, int64_t pair, float* out) {
+  const int64_t k_size = a.k;
+  const uint16_t* w = static_cast<const uint16_t*>(a.w) + pair * 32 * k_size;
+  const __m512i high = _mm512_set1_epi32(static_cast<int32_t>(0xffff0000u));
+  for (int64_t j = 0; j < 2; ++j) {
+    for (int64_t k = 0; k < k_size; k += 2) {
+      const uint16_t* stream = w + j * k_size * 16 + k * 16;
+      _mm_prefetch(reinterpret_cast<const char*>(stream) + 32 * k_size * 2, _MM_HINT_T1);
+      const __m512i pairs = _mm512_load_si512(stream);
+      float* dst = out + (j * k_size + k) * 16;
+      // Lane l holds (W[l, k], W[l, k + 1]): even k in the low half, odd k in the high half.
+      _mm512_store_ps(dst, _mm512_castsi512_ps(_mm512_slli_epi32(pairs, 16)));
+      _mm512_store_ps(dst + 16, _mm512_castsi512_ps(_mm512_and_si512(pairs, high)));
+    }
+  }
+}
+
+template <Kind kind>
+void Pairs(const LinearArgs& a, int64_t first, int64_t last) {
+  if (a.m <= kWideRows) {
+    // One row tile; two panel pairs at a time keep four weight streams in flight.
+    int64_t pair = first;
+    for (; pair + 2 <= last; pair += 2) DispatchRows<kind, 4>(a.m, a, pair, 0);
+    if (pair < last) DispatchRows<kind, 2>(a.m, a, pair, 0);
+    return;
+  }
+  if (a.m <= kTileRows) {
+    for (int64_t pair = first; pair < last; ++pair) DispatchRows<kind, 2>(a.m, a, pair, 0);
+    return;
+  }
+  // Row tiles of at most 14, as even as possible; each pair's panels stay in L1/L2 across them.
+  // Their sizes: base + 1 for the first `extra` tiles, base for the others.
+  const int64_t tiles = (a.m + kTileRows - 1) / kTileRows;
+  const int64_t base = a.m / tiles;
+  const int64_t extra = a.m % tiles;
+  auto for_tiles = [&](auto&& run) {
+    for (int64_t t = 0, m0 = 0; t < tiles; ++t) {
+      const int64_t rows = base + (t < extra ? 1 : 0);
+      run(rows, m0);
+      m0 += rows;
+    }
+  };
+  if constexpr (kind != Kind::kF32) {
+    // Many rows: widen each bfloat16 pair once and run the float32 tiles on it, the widening paid
+    // once for all row tiles. The same FMAs in the same order as TileBf16Widen: a row's result
+    // does not depend on how many rows there are.
+    float* widened = ThreadBuffer(static_cast<size_t>(32 * a.k));
+    LinearArgs f32 = a;
+    f32.widened_pair = widened;
+    for (int64_t pair = first; pair < last; ++pair) {
+      WidenPair(a, pair, widened);
+      for_tiles(
+          [&](int64_t rows, int64_t m0) { DispatchRows<Kind::kF32, 2>(rows, f32, pair, m0); });
+    }
+    return;
+  }
+  for (int64_t pair = first; pair < last; ++pair) {
+    for_tiles([&](int64_t rows, int64_t m0) { DispatchRows<kind, 2>(rows, a, pair, m0); });
+  }
+}
+
+}  // namespace
+
+void LinearPairsAvx512(const LinearArgs& args, int64_t first, int64_t last) {
+  if (!args.bf16_weights) {
+    Pairs<Kind::kF32>(args, first, last);
+  } else {
+    Pairs<Kind::kBf16Widen>(args, first, last);
+  }
+}
+
+}  // namespace tgi::shard::kernels::internal

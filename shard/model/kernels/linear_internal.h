@@ -1,0 +1,32 @@
+// Internal to packed_linear: the per-ISA loops over a range of panel pairs. Each computes, for
+// all m rows, the outputs of panel pairs [first, last) of a PackedWeight.
+#pragma once
+
+#include <cstdint>
+
+#include "shard/model/kernels/packed_linear.h"
+
+namespace tgi::shard::kernels::internal {
+
+struct LinearArgs {
+  const float* x;  // [m, K] float32, row stride ldx
+  int64_t m;
+  int64_t ldx;
+  int64_t k;
+  const void* w;      // the packed panels
+  const float* bias;  // packed bias or null
+  int64_t n_out;      // valid output columns
+  float* out;
+  int64_t ldo;
+  Epilogue epilogue;
+  bool bf16_weights;
+  // Set by the bfloat16 path of many rows: the current pair, widened to float32 panels
+  // ([2][K][16]), which the float32 tiles read instead of w.
+  const float* widened_pair = nullptr;
+};
+
+void LinearPairsAvx512(const LinearArgs& args, int64_t first, int64_t last);
+void LinearPairsAvx2(const LinearArgs& args, int64_t first, int64_t last);
+void LinearPairsGeneric(const LinearArgs& args, int64_t first, int64_t last);
+
+}  // namespace tgi::shard::kernels::internal
