@@ -10,6 +10,7 @@
 #include "benchmark/http_mode.h"
 #include "benchmark/models/random_llama.h"
 #include "benchmark/report/common_report.h"
+#include "benchmark/roofline/machine_probe.h"
 #include "benchmark/roofline/roofline.h"
 #include "benchmark/shard_bench/roofline_table.h"
 #include "benchmark/shard_mode.h"
@@ -101,4 +102,7 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace tgi::benchmark
 
-int main(int argc, char** argv) { return tgi::benchmark::Main(argc, argv); }
+int main(int argc, char** argv) {
+  tgi::benchmark::roofline::ReexecIfOpenBlasMisdetects(argv);
+  return tgi::benchmark::Main(argc, argv);
+}

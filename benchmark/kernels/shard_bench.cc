@@ -1,8 +1,8 @@
 // tgi-kernel-bench: the shard's CPU speed against this machine's rooflines, in one process.
-// Writes (or reuses) a random-weight checkpoint of a named shape, loads it as the shard does,
-// and drives the real Engine (Prefill / Decode, greedy, no tokenizer): TTFT of a short prompt,
-// prefill rate of a long one, and decode tokens/s at several batch sizes, each printed with its
-// ratio to the roofline (bandwidth / weight bytes per step, or sgemm peak / FLOPs per token).
+// Writes (or reuses) a random-weight checkpoint of a named shape (benchmark/models), loads it as
+// the shard does, and drives the real Engine (Prefill / Decode, greedy, no tokenizer, no gRPC):
+// TTFT of a short prompt, prefill rate of a long one, and decode tokens/s at several batch sizes,
+// each printed with its ratio to benchmark/roofline's bound for that step.
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
 #include <malloc.h>
@@ -16,8 +16,10 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_join.h"
-#include "benchmark/kernels/model_writer.h"
-#include "benchmark/kernels/roofline.h"
+#include "benchmark/kernels/kernel_probes.h"
+#include "benchmark/roofline/machine_probe.h"
+#include "benchmark/roofline/roofline.h"
+#include "benchmark/server/local_server.h"
 #include "shard/batch/engine.h"
 #include "shard/model/llama.h"
 #include "shard/model/threads.h"
@@ -25,6 +27,7 @@
 namespace tgi::bench {
 namespace {
 
+namespace roofline = benchmark::roofline;
 using shard::Engine;
 using shard::RequestSpec;
 
@@ -37,7 +40,7 @@ struct Flags {
   int64_t steps = 64;
   int64_t prefill = 512;
   int threads = 0;
-  std::string dir = "/tmp/tgi-kernel-bench";
+  std::string dir;  // empty: the benchmark's model cache
   bool skip_roofline = false;
   double bandwidth = 0;  // GB/s, measured when 0
   double sgemm = 0;      // GFLOP/s, measured when 0
@@ -60,54 +63,57 @@ RequestSpec Request(uint64_t id, int64_t prompt, int64_t max_new, int64_t vocab)
   return spec;
 }
 
-// FLOPs of one token at context `context`: 2 per weight multiply-add plus attention.
-double FlopsPerToken(const shard::LlamaModel& model, double context) {
-  const shard::ModelConfig& c = model.config();
-  const double params = static_cast<double>(model.weight_bytes()) /
-                        static_cast<double>(c10::elementSize(model.dtype()));
-  return 2.0 * params + 4.0 * context * c.num_attention_heads * c.head_dim * c.num_hidden_layers;
-}
-
 double Median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
 }
 
+// The machine's profile: measured (before the shard's pool starts), or given on the command line.
+roofline::MachineProfile Machine(const Flags& flags) {
+  roofline::MachineProfile machine;
+  if (!flags.skip_roofline) {
+    absl::StatusOr<roofline::MachineProfile> probed = roofline::ProbeMachine({}, {});
+    if (probed.ok()) machine = *probed;
+    if (!probed.ok()) std::fprintf(stderr, "no probe: %s\n", probed.status().ToString().c_str());
+  }
+  if (flags.bandwidth > 0) machine.bandwidth.bytes_per_second = flags.bandwidth * 1e9;
+  if (flags.sgemm > 0) machine.sgemm.flops_per_second = flags.sgemm * 1e9;
+  return machine;
+}
+
 int Run(const Flags& flags) {
+  const roofline::MachineProfile machine = Machine(flags);
+  std::printf("roofline: %s\n", roofline::DescribeMachine(machine).c_str());
   const shard::ThreadConfig threads = shard::ConfigureThreads(flags.threads);
   c10::InferenceMode inference;
   std::printf("threads: %d (%s), %s\n", threads.threads, threads.pinned ? "pinned" : "floating",
               threads.blas);
-  double bandwidth = flags.bandwidth * 1e9, sgemm = flags.sgemm * 1e9;
   if (!flags.skip_roofline) {
-    if (bandwidth == 0) bandwidth = MeasureReadBandwidth(int64_t{2} << 30, 5);
-    if (sgemm == 0) sgemm = MeasureSgemmPeak(2048, 5, threads.threads);
-    std::printf(
-        "roofline: read bandwidth %.1f GB/s (2 GiB buffer), OpenBLAS sgemm %.1f GFLOP/s "
-        "(2048^3)\n",
-        bandwidth / 1e9, sgemm / 1e9);
     std::printf("packed linear 512x2048x2048: float32 %.1f GFLOP/s, bfloat16 %.1f GFLOP/s\n",
                 MeasurePackedGemm(512, 2048, 2048, false, 3) / 1e9,
                 MeasurePackedGemm(512, 2048, 2048, true, 3) / 1e9);
     std::printf("libtorch bfloat16 matmul 1024^3: %.1f GFLOP/s\n",
                 MeasureTorchBf16Gemm(1024, 3) / 1e9);
   }
-  absl::StatusOr<ModelShape> shape = ShapeNamed(flags.model);
-  if (!shape.ok()) return std::fprintf(stderr, "%s\n", shape.status().ToString().c_str()), 2;
   // The checkpoint is written in the run dtype (bfloat16 halves the file).
-  absl::StatusOr<std::filesystem::path> dir = WriteRandomModel(*shape, flags.dtype, flags.dir);
+  const benchmark::ModelSource source{
+      .model = flags.model, .dtype = flags.dtype, .seed = 0, .cache_dir = flags.dir,
+      .tokenizer_source = ""};
+  absl::StatusOr<std::filesystem::path> dir = benchmark::ResolveModel(source);
   if (!dir.ok()) return std::fprintf(stderr, "%s\n", dir.status().ToString().c_str()), 1;
+  absl::StatusOr<roofline::LlamaDims> dims = roofline::LoadLlamaDims(*dir);
+  if (!dims.ok()) return std::fprintf(stderr, "%s\n", dims.status().ToString().c_str()), 1;
   shard::LoadOptions load;
   load.dtype = *shard::ParseDtype(flags.dtype);
   load.kv_cache_dtype = *shard::ParseKvCacheDtype(flags.kv_cache_dtype);
   const auto load_start = std::chrono::steady_clock::now();
   absl::StatusOr<std::unique_ptr<shard::LlamaModel>> model = shard::LlamaModel::Load(*dir, load);
   if (!model.ok()) return std::fprintf(stderr, "%s\n", model.status().ToString().c_str()), 1;
-  const double weight_bytes = static_cast<double>((*model)->weight_bytes());
+  const int weight_dtype_bytes = static_cast<int>(c10::elementSize((*model)->dtype()));
   const int64_t vocab = (*model)->config().vocab_size;
   std::printf("model: %s %s, KV %s, %.1f MB of weights per step, loaded in %.2f s\n",
               flags.model.c_str(), flags.dtype.c_str(), c10::toString((*model)->kv_cache_dtype()),
-              weight_bytes / 1e6, Seconds(load_start));
+              static_cast<double>((*model)->weight_bytes()) / 1e6, Seconds(load_start));
 
   shard::EngineOptions options;
   options.skip_tokenizer = true;
@@ -116,7 +122,6 @@ int Run(const Flags& flags) {
   options.kv_cache_blocks = max_rows * shard::BlocksFor(flags.prompt + flags.steps + 4) +
                             shard::BlocksFor(flags.prefill) + 8;
   Engine engine(std::move(*model), nullptr, options);
-  const shard::LlamaModel& m = engine.model();
   uint64_t next_id = 1;
 
   // TTFT: one short prompt alone (prefill + first token).
@@ -141,14 +146,15 @@ int Run(const Flags& flags) {
     if (r > 0) prefill.push_back(Seconds(start));
   }
   const double prefill_s = Median(prefill);
-  // Every prompt token runs every layer; lm_head only for the last one.
-  const shard::ModelConfig& c = m.config();
-  const double lm_head = 2.0 * c.vocab_size * c.hidden_size;
-  const double prefill_flops =
-      (FlopsPerToken(m, flags.prefill / 2.0) - lm_head) * flags.prefill + lm_head;
-  std::printf("prefill, %lld tokens: %.1f ms, %.0f tokens/s, %.1f GFLOP/s = %.0f%% of sgemm peak\n",
-              static_cast<long long>(flags.prefill), prefill_s * 1e3, flags.prefill / prefill_s,
-              prefill_flops / prefill_s / 1e9, 100.0 * prefill_flops / prefill_s / sgemm);
+  const roofline::Bound prefill_roof =
+      roofline::PrefillRoofline(*dims, weight_dtype_bytes, 1, flags.prefill, machine);
+  const double prefill_rate = static_cast<double>(flags.prefill) / prefill_s;
+  std::printf("prefill, %lld tokens: %.1f ms, %.0f tokens/s, %.1f GFLOP/s, roofline %.0f (%s) -> "
+              "%.0f%%\n",
+              static_cast<long long>(flags.prefill), prefill_s * 1e3, prefill_rate,
+              roofline::PrefillFlops(*dims, flags.prefill) / prefill_s / 1e9,
+              prefill_roof.tokens_per_second, prefill_roof.limit,
+              100.0 * prefill_rate / prefill_roof.tokens_per_second);
 
   for (int64_t rows : flags.rows) {
     std::vector<RequestSpec> requests;
@@ -170,16 +176,15 @@ int Run(const Flags& flags) {
     const double seconds = Seconds(start);
     engine.ClearCache(std::nullopt);
     const double tokens_per_s = static_cast<double>(rows * flags.steps) / seconds;
-    const double context = static_cast<double>(flags.prompt) + 1.0 + flags.steps / 2.0;
-    const double bandwidth_roof = static_cast<double>(rows) * bandwidth / weight_bytes;
-    const double compute_roof = sgemm / FlopsPerToken(m, context);
-    const double roof = std::min(bandwidth_roof, compute_roof);
+    const int64_t context = flags.prompt + 1 + flags.steps / 2;
+    const roofline::Bound roof =
+        roofline::DecodeRoofline(*dims, weight_dtype_bytes, rows, context, machine);
     std::printf(
         "decode, %3lld rows: %8.1f tokens/s, %6.2f ms/step (forward %.2f), roofline %.0f "
         "(%s) -> %.0f%%\n",
         static_cast<long long>(rows), tokens_per_s, seconds / flags.steps * 1e3,
-        forward_ns / flags.steps / 1e6, roof,
-        bandwidth_roof < compute_roof ? "bandwidth" : "compute", 100.0 * tokens_per_s / roof);
+        forward_ns / flags.steps / 1e6, roof.tokens_per_second, roof.limit,
+        100.0 * tokens_per_s / roof.tokens_per_second);
   }
   return 0;
 }
@@ -188,6 +193,7 @@ int Run(const Flags& flags) {
 }  // namespace tgi::bench
 
 int main(int argc, char** argv) {
+  tgi::benchmark::roofline::ReexecIfOpenBlasMisdetects(argv);
   // As the shard's main: keep big buffers (logits, activations) in the heap between steps.
   mallopt(M_MMAP_THRESHOLD, 64 << 20);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
@@ -202,7 +208,7 @@ int main(int argc, char** argv) {
   app.add_option("--steps", flags.steps, "timed decode steps")->capture_default_str();
   app.add_option("--prefill", flags.prefill, "long prompt tokens")->capture_default_str();
   app.add_option("--threads", flags.threads, "threads (0: the affinity mask)");
-  app.add_option("--dir", flags.dir, "where random checkpoints are kept")->capture_default_str();
+  app.add_option("--dir", flags.dir, "where random checkpoints are kept (default: the benchmark's cache)");
   app.add_option("--bandwidth", flags.bandwidth, "GB/s to use instead of measuring");
   app.add_option("--sgemm", flags.sgemm, "GFLOP/s to use instead of measuring");
   app.add_flag("--skip-roofline", flags.skip_roofline, "no probes (needs --bandwidth/--sgemm)");

@@ -41,9 +41,9 @@ MarkdownTable MachineTable(const roofline::MachineProfile& m) {
                 absl::StrFormat("%.2f GB/s (%s buffer, %d threads, best of %d passes)",
                                 m.bandwidth.bytes_per_second / 1e9, FormatBytes(m.bandwidth.bytes),
                                 m.bandwidth.threads, m.bandwidth.passes)});
-  table.AddRow({"sgemm peak", absl::StrFormat("%.2f GFLOP/s (n=%d, %d threads, best of %d)",
+  table.AddRow({"sgemm peak", absl::StrFormat("%.2f GFLOP/s (n=%d, %d threads, best of %d, %s kernels)",
                                               m.sgemm.flops_per_second / 1e9, m.sgemm.n,
-                                              m.sgemm.threads, m.sgemm.repeats)});
+                                              m.sgemm.threads, m.sgemm.repeats, m.sgemm.core)});
   return table;
 }
 
@@ -68,7 +68,8 @@ boost::json::object MachineJson(const roofline::MachineProfile& m) {
           {"sgemm_flops_per_second", m.sgemm.flops_per_second},
           {"sgemm_n", m.sgemm.n},
           {"sgemm_threads", m.sgemm.threads},
-          {"sgemm_repeats", m.sgemm.repeats}};
+          {"sgemm_repeats", m.sgemm.repeats},
+          {"sgemm_core", m.sgemm.core}};
 }
 
 absl::Status WriteTextFile(const std::filesystem::path& path, const std::string& text) {

@@ -4,11 +4,13 @@
 #include <pthread.h>
 #include <sched.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <barrier>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 
@@ -139,8 +141,22 @@ SgemmResult MeasureSgemm(const SgemmOptions& options) {
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
     if (call > 0) best = std::max(best, flops / seconds);  // call 0 warms threads and caches
   }
-  return SgemmResult{
-      .flops_per_second = best, .n = n, .threads = threads, .repeats = options.repeats};
+  return SgemmResult{.flops_per_second = best,
+                     .core = openblas_get_corename(),
+                     .n = n,
+                     .threads = threads,
+                     .repeats = options.repeats};
+}
+
+void ReexecIfOpenBlasMisdetects(char** argv) {
+  if (std::getenv("OPENBLAS_CORETYPE") != nullptr) return;
+  if (std::string_view(openblas_get_corename()) != "Prescott") return;
+  const char* core = __builtin_cpu_supports("avx512f") ? "SkylakeX"
+                     : __builtin_cpu_supports("avx2")  ? "Haswell"
+                                                       : nullptr;
+  if (core == nullptr) return;
+  setenv("OPENBLAS_CORETYPE", core, 1);
+  execv("/proc/self/exe", argv);
 }
 
 absl::StatusOr<MachineProfile> ProbeMachine(const BandwidthOptions& bandwidth,

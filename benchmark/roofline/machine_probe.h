@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -40,12 +41,20 @@ struct SgemmOptions {
 
 struct SgemmResult {
   double flops_per_second = 0;  // the best call, after one untimed call
+  std::string core;             // the kernels OpenBLAS chose (openblas_get_corename)
   int n = 0;
   int threads = 0;
   int repeats = 0;
 };
 
 SgemmResult MeasureSgemm(const SgemmOptions& options);
+
+// Debian's OpenBLAS (DYNAMIC_ARCH 0.3.21) does not know recent Xeons and falls back to its SSE3
+// "Prescott" kernels, a fifth of the machine's sgemm peak. Called first thing in main(): when
+// OPENBLAS_CORETYPE is unset and OpenBLAS chose Prescott on a CPU with AVX-512 (AVX2), re-executes
+// the program with OPENBLAS_CORETYPE=SkylakeX (Haswell), which OpenBLAS only reads at load time.
+// Returns when nothing needs to change or the re-exec failed.
+void ReexecIfOpenBlasMisdetects(char** argv);
 
 // Both probes, as the benchmark reports them.
 struct MachineProfile {

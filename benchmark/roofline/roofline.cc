@@ -39,11 +39,11 @@ Bound PrefillRoofline(const LlamaDims& d, int dtype_bytes, int64_t batch, int64_
 std::string DescribeMachine(const MachineProfile& machine) {
   return absl::StrFormat(
       "read bandwidth %.2f GB/s (%.2f GiB buffer, %d threads, best of %d); "
-      "sgemm peak %.2f GFLOP/s (n=%d, %d threads, best of %d)",
+      "sgemm peak %.2f GFLOP/s (n=%d, %d threads, best of %d, %s kernels)",
       machine.bandwidth.bytes_per_second / 1e9,
       static_cast<double>(machine.bandwidth.bytes) / (1u << 30), machine.bandwidth.threads,
       machine.bandwidth.passes, machine.sgemm.flops_per_second / 1e9, machine.sgemm.n,
-      machine.sgemm.threads, machine.sgemm.repeats);
+      machine.sgemm.threads, machine.sgemm.repeats, machine.sgemm.core);
 }
 
 }  // namespace tgi::benchmark::roofline

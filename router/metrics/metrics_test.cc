@@ -68,10 +68,10 @@ TEST(MetricsTest, AKnownSequenceGivesExactValues) {
   metrics.OnNextBatch(3, 99);
   metrics.OnCurrentBatch(3, 90);
   metrics.OnBatchConcat("backpressure");
-  InferenceRecord prefill{"prefill", true, std::chrono::milliseconds(5), {}};
+  InferenceRecord prefill{"prefill", true, std::chrono::milliseconds(5), {}, std::nullopt};
   prefill.timings.forward_ns = 4'000'000;
   metrics.OnInference(prefill);
-  InferenceRecord decode{"decode", false, std::chrono::milliseconds(1), {}};
+  InferenceRecord decode{"decode", false, std::chrono::milliseconds(1), {}, std::nullopt};
   metrics.OnInference(decode);
   metrics.OnFilter("prefill", std::chrono::microseconds(200));
   metrics.OnSkippedTokens(0);
@@ -105,7 +105,7 @@ TEST(MetricsTest, AKnownSequenceGivesExactValues) {
   EXPECT_EQ(s["tgi_batch_filter_duration_count{method=\"prefill\"}"], 1);
   EXPECT_EQ(s.count("tgi_batch_concat_duration_count{method=\"decode\"}"), 0u);
   EXPECT_EQ(s["tgi_request_skipped_tokens_bucket{le=\"0\"}"], 1);
-  InferenceRecord step{"decode", true, std::chrono::milliseconds(1), {}};
+  InferenceRecord step{"decode", true, std::chrono::milliseconds(1), {}, std::nullopt};
   step.timings.forward_ns = 500'000;
   step.stats = ShardStepStats{.rows = 3, .tokens = 3, .padding_tokens = 0, .bucket_rows = 8,
                               .bucket_length = 1};

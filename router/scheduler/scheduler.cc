@@ -194,7 +194,7 @@ void Scheduler::Run() {
 std::optional<CachedBatch> Scheduler::Prefill(const ShardBatch& batch, Entries& entries) {
   const Clock::time_point start = Clock::now();
   absl::StatusOr<StepResult> result = client_->Prefill(batch);
-  InferenceRecord record{"prefill", result.ok(), Clock::now() - start, {}};
+  InferenceRecord record{"prefill", result.ok(), Clock::now() - start, {}, std::nullopt};
   if (result.ok()) {
     record.timings = result->timings;
     record.stats = result->stats;
@@ -223,7 +223,7 @@ std::optional<CachedBatch> Scheduler::Decode(const std::vector<CachedBatch>& bat
                                              Entries& entries) {
   const Clock::time_point start = Clock::now();
   absl::StatusOr<StepResult> result = client_->Decode(batches);
-  InferenceRecord record{"decode", result.ok(), Clock::now() - start, {}};
+  InferenceRecord record{"decode", result.ok(), Clock::now() - start, {}, std::nullopt};
   if (result.ok()) {
     record.timings = result->timings;
     record.stats = result->stats;
