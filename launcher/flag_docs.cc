@@ -120,6 +120,14 @@ const std::map<std::string, FlagText>& Table() {
         "loaded). Since the actual memory overhead depends on other parameters like if you're "
         "using quantization, flash attention or the model implementation, "
         "text-generation-inference cannot infer this number automatically"}},
+      {"--max-prefill-chunk-tokens",
+       {"tgi-cpp only. Chunked prefill: the most prompt tokens one forward computes. A long "
+        "prompt joins the running batch a chunk per step, in the same forward as every running "
+        "request's next token, so that running requests keep their pace (time per output token) "
+        "while new ones arrive, and a step's memory and time stay bounded. Smaller values keep "
+        "decoding smoother, larger ones prefill a little faster. 0 computes whole prompts in one "
+        "`prefill`, as TGI 2 does",
+        "128"}},
       {"--max-waiting-tokens",
        {"This setting defines how many tokens can be passed before forcing the waiting queries "
         "to be put on the batch (if the size of the batch allows for it). New queries require 1 "

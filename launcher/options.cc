@@ -88,6 +88,8 @@ void RegisterFlags(Registrar& r, LauncherOptions& o, std::vector<int64_t>& cuda_
   r.Value("--max-batch-prefill-tokens", o.max_batch_prefill_tokens)->check(CLI::NonNegativeNumber);
   r.Value("--max-batch-total-tokens", o.max_batch_total_tokens)->check(CLI::NonNegativeNumber);
   r.Value("--max-waiting-tokens", o.max_waiting_tokens)->check(CLI::NonNegativeNumber);
+  r.Value("--max-prefill-chunk-tokens", o.max_prefill_chunk_tokens)
+      ->check(CLI::NonNegativeNumber);
   r.Value("--max-batch-size", o.max_batch_size)->check(CLI::NonNegativeNumber);
   cuda_graphs_option = r.Value("--cuda-graphs", cuda_graphs);
   cuda_graphs_option->delimiter(',')->check(CLI::NonNegativeNumber);

@@ -36,6 +36,8 @@ struct LauncherOptions {
   std::optional<int64_t> max_batch_prefill_tokens;
   std::optional<int64_t> max_batch_total_tokens;
   int64_t max_waiting_tokens = 20;
+  // tgi-cpp's own: chunked prefill's budget of prompt tokens per forward (0: whole prompts).
+  int64_t max_prefill_chunk_tokens = 128;
   std::optional<int64_t> max_batch_size;
   std::optional<std::vector<int64_t>> cuda_graphs;
   std::string hostname = "0.0.0.0";

@@ -151,6 +151,8 @@ ChildSpec BuildRouter(const LauncherOptions& options, const PlanInputs& in) {
       absl::StrCat(options.waiting_served_ratio),
       "--max-waiting-tokens",
       absl::StrCat(options.max_waiting_tokens),
+      "--max-prefill-chunk-tokens",
+      absl::StrCat(options.max_prefill_chunk_tokens),
       "--validation-workers",
       absl::StrCat(options.validation_workers),
       "--hostname",

@@ -125,6 +125,7 @@ TEST(BuildPlanTest, RouterGetsTheResolvedLimits) {
   EXPECT_EQ(ArgAfter(args, "--payload-limit"), "2000000");
   EXPECT_EQ(ArgAfter(args, "--drain-timeout"), "85");
   EXPECT_EQ(ArgAfter(args, "--max-client-batch-size"), "4");
+  EXPECT_EQ(ArgAfter(args, "--max-prefill-chunk-tokens"), "128");  // tgi-cpp's default
   EXPECT_EQ(std::count(args.begin(), args.end(), "--cors-allow-origin"), 2);
   EXPECT_THAT(args, Contains("--disable-grammar-support"));
   EXPECT_THAT(args, Contains("--json-output"));

@@ -107,6 +107,8 @@ int Run(const RouterOptions& options, common::StopSignal& stop) {
     warmup.max_total_tokens = static_cast<uint32_t>(options.max_total_tokens);
     warmup.max_batch_size = limits.max_batch_size;
     warmup.skip_tokenizer = gaudi->skip_tokenizer;
+    warmup.every_shape = shard_info->device_type != "cpu";
+    warmup.max_prefill_chunk_tokens = static_cast<uint32_t>(options.max_prefill_chunk_tokens);
     absl::StatusOr<WarmupPlan> plan = PlanWarmup(warmup);
     if (!plan.ok()) {
       spdlog::error("Warmup plan: {}", std::string(plan.status().message()));
@@ -145,6 +147,8 @@ int Run(const RouterOptions& options, common::StopSignal& stop) {
   scheduler_options.max_batch_size = limits.max_batch_size;
   scheduler_options.waiting_served_ratio = static_cast<float>(options.waiting_served_ratio);
   scheduler_options.max_waiting_tokens = static_cast<uint32_t>(options.max_waiting_tokens);
+  scheduler_options.max_prefill_chunk_tokens =
+      static_cast<uint32_t>(options.max_prefill_chunk_tokens);
   scheduler_options.queue.pad_sequence_to_multiple_of = gaudi->pad_sequence_to_multiple_of;
   scheduler_options.queue.threshold = gaudi->queue_threshold;
   scheduler_options.queue.speculate = shard_info->speculate;

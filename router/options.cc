@@ -101,6 +101,9 @@ absl::StatusOr<RouterOptions> ParseRouterOptions(int argc, char** argv) {
       "Prompts per /v1/completions call")->check(CLI::PositiveNumber);
   add("--payload-limit", o.payload_limit, "PAYLOAD_LIMIT", "Largest request body in bytes")
       ->check(CLI::PositiveNumber);
+  add("--max-prefill-chunk-tokens", o.max_prefill_chunk_tokens, "MAX_PREFILL_CHUNK_TOKENS",
+      "Prompt tokens one forward computes at most (chunked prefill); 0: whole prompts")
+      ->check(CLI::NonNegativeNumber);
   add("--drain-timeout", o.drain_timeout, "DRAIN_TIMEOUT",
       "Seconds a stop signal waits for the requests in flight before failing them")
       ->check(CLI::NonNegativeNumber);

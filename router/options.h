@@ -22,6 +22,8 @@ struct RouterOptions {
   int64_t max_batch_prefill_tokens = 4096;
   std::optional<int64_t> max_batch_total_tokens;
   int64_t max_waiting_tokens = 20;
+  // Not a TGI flag: chunked prefill's budget of prompt tokens per forward (0: whole prompts).
+  int64_t max_prefill_chunk_tokens = 128;
   std::optional<int64_t> max_batch_size;
   std::string hostname = "0.0.0.0";
   int64_t port = 3000;

@@ -193,7 +193,7 @@ void Scheduler::Run() {
 
 std::optional<CachedBatch> Scheduler::Prefill(const ShardBatch& batch, Entries& entries) {
   const Clock::time_point start = Clock::now();
-  absl::StatusOr<StepResult> result = client_->Prefill(batch);
+  absl::StatusOr<StepResult> result = client_->Prefill(batch, options_.max_prefill_chunk_tokens);
   InferenceRecord record{"prefill", result.ok(), Clock::now() - start, {}, std::nullopt};
   if (result.ok()) {
     record.timings = result->timings;
@@ -222,7 +222,7 @@ std::optional<CachedBatch> Scheduler::SendAndFilter(std::string_view method, Ste
 std::optional<CachedBatch> Scheduler::Decode(const std::vector<CachedBatch>& batches,
                                              Entries& entries) {
   const Clock::time_point start = Clock::now();
-  absl::StatusOr<StepResult> result = client_->Decode(batches);
+  absl::StatusOr<StepResult> result = client_->Decode(batches, options_.max_prefill_chunk_tokens);
   InferenceRecord record{"decode", result.ok(), Clock::now() - start, {}, std::nullopt};
   if (result.ok()) {
     record.timings = result->timings;
@@ -344,7 +344,7 @@ absl::Status Scheduler::Health() {
   batch.requests.push_back(std::move(request));
   batch.size = 1;
   batch.max_tokens = 2;
-  absl::StatusOr<StepResult> result = client_->Prefill(batch);
+  absl::StatusOr<StepResult> result = client_->Prefill(batch, /*max_prompt_tokens=*/0);
   generation_healthy_ = result.ok();
   if (!result.ok()) return result.status();
   // A shard that keeps even a finished batch must not hold on to it.

@@ -33,6 +33,10 @@ struct SchedulerOptions {
   std::optional<uint32_t> max_batch_size;  // after tgi-gaudi's coupling (batch_limits.h)
   float waiting_served_ratio = 1.2f;
   uint32_t max_waiting_tokens = 20;
+  // Chunked prefill: the prompt tokens one Prefill or Decode may compute (0: whole prompts). A
+  // request whose prompt is not done stays in the running batch without a token; every Decode
+  // goes on with it next to the generating requests.
+  uint32_t max_prefill_chunk_tokens = 0;
   QueueOptions queue;
   std::shared_ptr<SchedulerObserver> observer;  // null: no metrics
   ClockFn clock = Clock::now;                   // queue ages and event timestamps

@@ -119,6 +119,34 @@ TEST_F(SchedulerTest, ARequestCompletesWithTheShardsTokens) {
   EXPECT_EQ(counts.inference_count["decode"], 4u);
 }
 
+TEST_F(SchedulerTest, ChunkedPrefillPassesTheBudgetAndWaitsForTheFirstToken) {
+  options_.max_prefill_chunk_tokens = 64;
+  client_->set_prompt_steps(3);  // each prompt takes three calls: Prefill, then two Decodes
+  Scheduler& scheduler = Make();
+  scheduler.Start();
+  auto running = scheduler.Submit(Request(20));
+  // Once the first request generates, a second one joins; its prompt takes three steps too,
+  // during which the first keeps its pace.
+  std::shared_ptr<ResponseStream> late;
+  int decodes = 0;
+  client_->SetHook([&](const Call& call) {
+    if (call.method == "Decode" && ++decodes == 4) late = scheduler.Submit(Request(3));
+  });
+  EXPECT_EQ(TokenIds(Collect(*running)), ExpectedIds(0, 20));
+  ASSERT_NE(late, nullptr);
+  std::vector<ResponseEvent> events = Collect(*late);
+  EXPECT_EQ(TokenIds(events), ExpectedIds(1, 3));
+  EXPECT_TRUE(std::holds_alternative<EndEvent>(events.back()));
+  for (const Call& call : client_->calls()) {
+    if (call.method == "Prefill" || call.method == "Decode") {
+      EXPECT_EQ(call.max_prompt_tokens, 64u) << call.method;
+    }
+  }
+  // Request 0: Prefill and two Decodes in its prompt, then a Decode for each of its 20 tokens.
+  EXPECT_EQ(client_->calls("Decode").size(), 22u);
+  client_->SetHook(nullptr);
+}
+
 TEST_F(SchedulerTest, PrefillDetailsAndTopTokensArriveAsEvents) {
   Scheduler& scheduler = Make();
   scheduler.Start();

@@ -31,7 +31,10 @@ class BatchFactory {
  public:
   explicit BatchFactory(const WarmupOptions& options) : options_(options), random_(0) {}
 
-  ShardBatch Make(WarmupShape shape, bool greedy, std::optional<uint32_t> max_new_tokens) {
+  // A batch of `shape`: prompts that land in the bucket of shape.seq_len, or (`exact`) prompts of
+  // exactly shape.seq_len tokens.
+  ShardBatch Make(WarmupShape shape, bool greedy, std::optional<uint32_t> max_new_tokens,
+                  bool exact = false) {
     ShardBatch batch;
     batch.id = ++batch_counter_;
     batch.size = shape.batch_size;
@@ -42,8 +45,8 @@ class BatchFactory {
     for (uint32_t i = 0; i < shape.batch_size; ++i) {
       ShardRequest request;
       request.id = ++request_counter_;
-      request.inputs = Input(shape.seq_len);
-      request.truncate = options_.max_input_tokens;
+      request.inputs = exact ? ExactInput(shape.seq_len) : Input(shape.seq_len);
+      request.truncate = exact ? shape.seq_len : options_.max_input_tokens;
       if (!greedy) request.parameters = SamplingParameters();
       request.stopping_parameters.max_new_tokens = std::min(max_new_tokens.value_or(10), room);
       request.stopping_parameters.ignore_eos_token = true;
@@ -65,6 +68,20 @@ class BatchFactory {
     return absl::StrJoin(ids, ", ");
   }
 
+  // At least `seq_len` tokens, truncated to max_input_tokens by the shard (TGI's "_test " x n).
+  std::string ExactInput(uint32_t seq_len) {
+    if (!options_.skip_tokenizer) {
+      std::string out;
+      out.reserve(seq_len * 6);
+      for (uint32_t i = 0; i < seq_len; ++i) out += "_test ";
+      return out;
+    }
+    std::uniform_int_distribution<uint32_t> id(2, 8191);
+    std::vector<uint32_t> ids(seq_len);
+    for (uint32_t& value : ids) value = id(random_);
+    return absl::StrJoin(ids, ", ");
+  }
+
   const WarmupOptions& options_;
   std::mt19937 random_;
   uint64_t batch_counter_ = 0;
@@ -79,6 +96,8 @@ const char* PassName(WarmupPass pass) {
       return "decode";
     case WarmupPass::kGreedy:
       return "greedy";
+    case WarmupPass::kMemory:
+      return "memory";
   }
   return "";
 }
@@ -117,6 +136,24 @@ absl::StatusOr<WarmupPlan> PlanWarmup(const WarmupOptions& options) {
   }
 
   WarmupPlan plan;
+  BatchFactory factory(options);
+  // The batch that needs the most memory: TGI's warmup, and all a CPU needs.
+  auto add_memory_step = [&] {
+    const uint32_t step_tokens =
+        options.max_prefill_chunk_tokens > 0
+            ? std::min(options.max_batch_prefill_tokens, options.max_prefill_chunk_tokens)
+            : options.max_batch_prefill_tokens;
+    const uint32_t length = std::min(options.max_input_tokens, step_tokens);
+    const uint32_t rows =
+        std::clamp(step_tokens / length, 1u, options.max_batch_size.value_or(UINT32_MAX));
+    WarmupStep step{WarmupPass::kMemory, {{rows, length}}, {}};
+    step.batches.push_back(factory.Make(step.shapes.front(), /*greedy=*/true, 2, /*exact=*/true));
+    plan.steps.push_back(std::move(step));
+  };
+  if (!options.every_shape) {
+    add_memory_step();
+    return plan;
+  }
   const uint32_t max_decode = options.max_batch_size.value_or(db);
   const uint32_t max_prefill =
       std::min(options.max_batch_prefill_tokens / options.max_input_tokens, max_decode);
@@ -127,7 +164,6 @@ absl::StatusOr<WarmupPlan> PlanWarmup(const WarmupOptions& options) {
     plan.seq_lengths.push_back(options.max_input_tokens);
   }
 
-  BatchFactory factory(options);
   // 1. Every prefill shape with sampling; a second (1, len) batch exercises concatenation.
   for (uint32_t bs : plan.prefill_batch_sizes) {
     for (uint32_t len : plan.seq_lengths) {
@@ -173,6 +209,7 @@ absl::StatusOr<WarmupPlan> PlanWarmup(const WarmupOptions& options) {
     step.batches.push_back(factory.Make(step.shapes.front(), /*greedy=*/true, std::nullopt));
     plan.steps.push_back(std::move(step));
   }
+  if (plan.prefill_batch_sizes.empty()) add_memory_step();
   return plan;
 }
 

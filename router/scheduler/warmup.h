@@ -1,6 +1,11 @@
-// tgi-gaudi's warmup (§7.4): the enumeration of every prefill (batch bucket x sequence bucket)
-// and decode bucket as Warmup calls, and a runner that sends them and logs their times. The plan
-// is pure data; WARMUP_ENABLED=false is the caller's business (it simply does not run the plan).
+// Warmup plans and their runner. On a device that compiles or captures per shape (HPU, CUDA
+// graphs), tgi-gaudi's enumeration (§7.4): every prefill (batch bucket x sequence bucket) and
+// decode bucket as Warmup calls. On CPU, where nothing is compiled, one call: the batch that needs
+// the most memory (TGI's own warmup), which checks that it fits and lets the shard size its KV
+// pool from what is left. Where tgi-gaudi's formula gives no prefill shape (its default
+// max_batch_prefill_tokens is below PREFILL_BATCH_BUCKET_SIZE x max_input_tokens), that call is
+// added too, so that the token budget always comes from memory. The plan is pure data;
+// WARMUP_ENABLED=false is the caller's business (it simply does not run the plan).
 #pragma once
 
 #include <cstdint>
@@ -23,12 +28,19 @@ struct WarmupOptions {
   uint32_t max_total_tokens = 0;
   std::optional<uint32_t> max_batch_size;  // after the §7.2 coupling; DB when unset
   bool skip_tokenizer = false;  // SKIP_TOKENIZER_IN_TGI: inputs are comma-separated token ids
+  // The device compiles or captures a graph per shape (every device but "cpu"): warm every bucket.
+  bool every_shape = true;
+  // Chunked prefill's budget (0: none): no step computes more prompt tokens than this, so the
+  // memory call's prompts hold no more either.
+  uint32_t max_prefill_chunk_tokens = 0;
 };
 
 enum class WarmupPass {
   kPrefill,  // one (batch, length) shape with sampling, plus a (1, length) batch to concatenate
   kDecode,   // batches growing the live request count through every decode bucket
   kGreedy,   // one (batch, S) shape with neutral parameters
+  kMemory,   // the largest step: as many max_input_tokens prompts as max_batch_prefill_tokens
+             // (or a chunk) holds (at least one, at most max_batch_size), 2 new tokens each
 };
 
 // A (batch size, prompt length bucket) pair.
@@ -49,7 +61,7 @@ struct WarmupPlan {
   std::vector<uint32_t> decode_batch_sizes;   // DB, 2DB, ... <= maxD
   std::vector<uint32_t> prefill_batch_sizes;  // PB, 2PB, ... <= maxP
   std::vector<uint32_t> seq_lengths;          // S, 2S, ... <= max_input, then max_input
-  std::vector<WarmupStep> steps;              // prefill shapes, the decode pass, greedy shapes
+  std::vector<WarmupStep> steps;  // prefill shapes, the decode pass, greedy shapes; or memory
 };
 
 // The enumeration; an error when a bucket or a length is zero.

@@ -169,6 +169,80 @@ TEST(WarmupPlanTest, SkipTokenizerSendsTokenIds) {
   EXPECT_EQ(std::count(at40.begin(), at40.end(), ',') + 1, 36);
 }
 
+TEST(WarmupPlanTest, OnCpuOneCallSizesMemory) {
+  WarmupOptions options;  // tgi-gaudi's buckets would give 41 prefill shapes here
+  options.batch_bucket_size = 1;
+  options.prefill_batch_bucket_size = 1;
+  options.pad_sequence_to_multiple_of = 16;
+  options.max_input_tokens = 512;
+  options.max_batch_prefill_tokens = 2048;
+  options.max_total_tokens = 1024;
+  options.max_batch_size = 32;
+  options.every_shape = false;
+  absl::StatusOr<WarmupPlan> plan = PlanWarmup(options);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_EQ(Steps(*plan), (std::vector<std::pair<WarmupPass, Shapes>>{
+                              {WarmupPass::kMemory, {{4, 512}}}}));
+  const ShardBatch& batch = plan->steps[0].batches.at(0);
+  ASSERT_EQ(batch.requests.size(), 4u);
+  for (const ShardRequest& request : batch.requests) {
+    EXPECT_EQ(request.truncate, 512u);
+    EXPECT_EQ(request.stopping_parameters.max_new_tokens, 2u);
+    EXPECT_FALSE(request.parameters.do_sample);
+    // At least 512 tokens whatever the tokenizer: "_test " 512 times, truncated by the shard.
+    EXPECT_EQ(request.inputs.size(), 512u * 6u);
+  }
+  // The batch never exceeds max_batch_size, and holds at least one prompt.
+  options.max_batch_size = 2;
+  EXPECT_EQ(PlanWarmup(options)->steps[0].shapes, (Shapes{{2, 512}}));
+  options.max_batch_prefill_tokens = 512;
+  EXPECT_EQ(PlanWarmup(options)->steps[0].shapes, (Shapes{{1, 512}}));
+}
+
+TEST(WarmupPlanTest, WithChunkedPrefillTheMemoryCallIsOneChunk) {
+  WarmupOptions options;
+  options.max_input_tokens = 512;
+  options.max_batch_prefill_tokens = 16384;
+  options.max_total_tokens = 1024;
+  options.max_batch_size = 32;
+  options.every_shape = false;
+  options.max_prefill_chunk_tokens = 128;
+  absl::StatusOr<WarmupPlan> plan = PlanWarmup(options);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_EQ(plan->steps.at(0).shapes, (Shapes{{1, 128}}));
+  EXPECT_EQ(plan->steps[0].batches[0].requests.at(0).truncate, 128u);
+  options.max_prefill_chunk_tokens = 2048;  // four whole prompts
+  EXPECT_EQ(PlanWarmup(options)->steps.at(0).shapes, (Shapes{{4, 512}}));
+}
+
+TEST(WarmupPlanTest, DefaultFlagsStillSizeMemory) {
+  // The launcher's defaults: max_batch_prefill_tokens = max_input_tokens + 50 gives tgi-gaudi no
+  // prefill bucket (4 x 1024 > 1074); the memory call keeps the plan from being empty.
+  WarmupOptions options;
+  options.max_input_tokens = 1024;
+  options.max_batch_prefill_tokens = 1074;
+  options.max_total_tokens = 2048;
+  absl::StatusOr<WarmupPlan> plan = PlanWarmup(options);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_TRUE(plan->prefill_batch_sizes.empty());
+  EXPECT_EQ(Steps(*plan), (std::vector<std::pair<WarmupPass, Shapes>>{
+                              {WarmupPass::kMemory, {{1, 1024}}}}));
+}
+
+TEST(WarmupPlanTest, SkipTokenizerMemoryCallSendsExactIds) {
+  WarmupOptions options;
+  options.max_input_tokens = 40;
+  options.max_batch_prefill_tokens = 100;
+  options.max_total_tokens = 64;
+  options.skip_tokenizer = true;
+  options.every_shape = false;
+  absl::StatusOr<WarmupPlan> plan = PlanWarmup(options);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  ASSERT_EQ(plan->steps[0].batches[0].requests.size(), 2u);
+  const std::string& ids = plan->steps[0].batches[0].requests[0].inputs;
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), ',') + 1, 40);
+}
+
 TEST(WarmupPlanTest, RejectsImpossibleSettings) {
   WarmupOptions options;
   options.max_input_tokens = 1024;

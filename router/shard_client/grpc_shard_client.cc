@@ -270,9 +270,11 @@ absl::StatusOr<std::optional<uint32_t>> GrpcShardClient::Warmup(
   return smallest;
 }
 
-absl::StatusOr<StepResult> GrpcShardClient::Prefill(const ShardBatch& batch) {
+absl::StatusOr<StepResult> GrpcShardClient::Prefill(const ShardBatch& batch,
+                                                    uint32_t max_prompt_tokens) {
   pb::PrefillRequest request;
   ToProto(batch, request.mutable_batch());
+  if (max_prompt_tokens > 0) request.set_max_prompt_tokens(max_prompt_tokens);
   auto answers = shards_->FanOut<pb::PrefillResponse>(
       [&](Stub::async_interface& stub, grpc::ClientContext* context, pb::PrefillResponse* response,
           Callback done) { stub.Prefill(context, &request, response, std::move(done)); });
@@ -281,9 +283,11 @@ absl::StatusOr<StepResult> GrpcShardClient::Prefill(const ShardBatch& batch) {
   return CombineSteps(answers.responses);
 }
 
-absl::StatusOr<StepResult> GrpcShardClient::Decode(const std::vector<CachedBatch>& batches) {
+absl::StatusOr<StepResult> GrpcShardClient::Decode(const std::vector<CachedBatch>& batches,
+                                                   uint32_t max_prompt_tokens) {
   pb::DecodeRequest request;
   for (const CachedBatch& batch : batches) ToProto(batch, request.add_batches());
+  if (max_prompt_tokens > 0) request.set_max_prompt_tokens(max_prompt_tokens);
   auto answers = shards_->FanOut<pb::DecodeResponse>(
       [&](Stub::async_interface& stub, grpc::ClientContext* context, pb::DecodeResponse* response,
           Callback done) { stub.Decode(context, &request, response, std::move(done)); });

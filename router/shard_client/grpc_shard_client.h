@@ -44,8 +44,9 @@ class GrpcShardClient final : public ShardClient {
                                                  uint32_t max_input_length,
                                                  uint32_t max_prefill_tokens,
                                                  uint32_t max_total_tokens) override;
-  absl::StatusOr<StepResult> Prefill(const ShardBatch& batch) override;
-  absl::StatusOr<StepResult> Decode(const std::vector<CachedBatch>& batches) override;
+  absl::StatusOr<StepResult> Prefill(const ShardBatch& batch, uint32_t max_prompt_tokens) override;
+  absl::StatusOr<StepResult> Decode(const std::vector<CachedBatch>& batches,
+                                    uint32_t max_prompt_tokens) override;
 
  private:
   struct Shards;  // the channels and stubs, one per shard

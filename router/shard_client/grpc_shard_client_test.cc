@@ -74,9 +74,10 @@ class GrpcShardClientTest : public ::testing::Test {
 
   // Decodes `batches` together, then the result alone, until every request has finished.
   void DecodeToEnd(std::vector<CachedBatch> batches,
-                   std::map<uint64_t, std::vector<uint32_t>>* tokens) {
+                   std::map<uint64_t, std::vector<uint32_t>>* tokens,
+                   uint32_t max_prompt_tokens = 0) {
     while (!batches.empty()) {
-      absl::StatusOr<StepResult> step = client_->Decode(batches);
+      absl::StatusOr<StepResult> step = client_->Decode(batches, max_prompt_tokens);
       ASSERT_TRUE(step.ok()) << step.status();
       for (const ShardGeneration& g : step->generations) {
         (*tokens)[g.request_id].insert((*tokens)[g.request_id].end(), g.tokens.ids.begin(),
@@ -111,7 +112,7 @@ TEST_F(GrpcShardClientTest, PrefillAndDecodeGiveTheOraclesTokens) {
   ASSERT_GE(once_tokens.size(), 20u);
 
   // Batch 7: "Zoo" alone, decoded three steps.
-  absl::StatusOr<StepResult> first = client_->Prefill(MakeBatch(7, {GreedyRequest(1, zoo, 12)}));
+  absl::StatusOr<StepResult> first = client_->Prefill(MakeBatch(7, {GreedyRequest(1, zoo, 12)}), 0);
   ASSERT_TRUE(first.ok()) << first.status();
   ASSERT_EQ(first->generations.size(), 1u);  // the first token comes with the prefill
   ASSERT_TRUE(first->batch);
@@ -122,7 +123,7 @@ TEST_F(GrpcShardClientTest, PrefillAndDecodeGiveTheOraclesTokens) {
   tokens[1] = first->generations[0].tokens.ids;
   CachedBatch running = *first->batch;
   for (int i = 0; i < 3; ++i) {
-    absl::StatusOr<StepResult> step = client_->Decode({running});
+    absl::StatusOr<StepResult> step = client_->Decode({running}, 0);
     ASSERT_TRUE(step.ok()) << step.status();
     ASSERT_TRUE(step->batch);
     tokens[1].push_back(step->generations.at(0).tokens.ids.at(0));
@@ -132,7 +133,7 @@ TEST_F(GrpcShardClientTest, PrefillAndDecodeGiveTheOraclesTokens) {
   // Batch 8: "Once upon a time" with a request cancelled at once; then both batches decode
   // together and the result keeps the first batch's id.
   absl::StatusOr<StepResult> second =
-      client_->Prefill(MakeBatch(8, {GreedyRequest(2, once, 20), GreedyRequest(3, once, 20)}));
+      client_->Prefill(MakeBatch(8, {GreedyRequest(2, once, 20), GreedyRequest(3, once, 20)}), 0);
   ASSERT_TRUE(second.ok()) << second.status();
   ASSERT_TRUE(second->batch);
   for (const ShardGeneration& g : second->generations) tokens[g.request_id] = g.tokens.ids;
@@ -141,7 +142,7 @@ TEST_F(GrpcShardClientTest, PrefillAndDecodeGiveTheOraclesTokens) {
   EXPECT_EQ(filtered->request_ids, std::vector<uint64_t>{2});
   EXPECT_EQ(filtered->size, 1u);
 
-  absl::StatusOr<StepResult> merged = client_->Decode({running, *filtered});
+  absl::StatusOr<StepResult> merged = client_->Decode({running, *filtered}, 0);
   ASSERT_TRUE(merged.ok()) << merged.status();
   ASSERT_TRUE(merged->batch);
   EXPECT_EQ(merged->batch->id, 7u);
@@ -157,13 +158,36 @@ TEST_F(GrpcShardClientTest, PrefillAndDecodeGiveTheOraclesTokens) {
   EXPECT_EQ(tokens[3].size(), 1u);  // only its prefill token
 }
 
+TEST_F(GrpcShardClientTest, ChunkedPrefillOverTheWire) {
+  std::string zoo, once;
+  const std::vector<uint32_t> zoo_tokens = OracleTokens("zoo_60", &zoo);
+  const std::vector<uint32_t> once_tokens = OracleTokens("once_upon_a_time_128", &once);
+  // "Zoo" runs; "Once upon a time" (5 tokens with BOS) joins two prompt tokens per step.
+  absl::StatusOr<StepResult> first = client_->Prefill(MakeBatch(1, {GreedyRequest(1, zoo, 12)}), 0);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(first->batch);
+  std::map<uint64_t, std::vector<uint32_t>> tokens;
+  tokens[1] = first->generations.at(0).tokens.ids;
+  absl::StatusOr<StepResult> joining =
+      client_->Prefill(MakeBatch(2, {GreedyRequest(2, once, 20)}), 2);
+  ASSERT_TRUE(joining.ok()) << joining.status();
+  EXPECT_TRUE(joining->generations.empty());  // 2 of 5 prompt tokens: no token yet
+  ASSERT_TRUE(joining->batch);
+  EXPECT_EQ(joining->batch->request_ids, std::vector<uint64_t>{2});
+  ASSERT_TRUE(joining->stats);
+  EXPECT_EQ(joining->stats->tokens, 2u);
+  DecodeToEnd({*first->batch, *joining->batch}, &tokens, 2);
+  EXPECT_EQ(tokens[1], std::vector<uint32_t>(zoo_tokens.begin(), zoo_tokens.begin() + 12));
+  EXPECT_EQ(tokens[2], std::vector<uint32_t>(once_tokens.begin(), once_tokens.begin() + 20));
+}
+
 TEST_F(GrpcShardClientTest, ErrorsCarryTheShardsMessage) {
-  absl::StatusOr<StepResult> step = client_->Decode({CachedBatch{12345, {1}, 1, 10}});
+  absl::StatusOr<StepResult> step = client_->Decode({CachedBatch{12345, {1}, 1, 10}}, 0);
   ASSERT_FALSE(step.ok());
   EXPECT_NE(std::string(step.status().message()).find("12345"), std::string::npos) << step.status();
   EXPECT_TRUE(client_->ClearCache(std::nullopt).ok());
   // The shard stays usable.
-  absl::StatusOr<StepResult> prefill = client_->Prefill(MakeBatch(1, {GreedyRequest(1, "Zoo", 1)}));
+  absl::StatusOr<StepResult> prefill = client_->Prefill(MakeBatch(1, {GreedyRequest(1, "Zoo", 1)}), 0);
   ASSERT_TRUE(prefill.ok()) << prefill.status();
   EXPECT_FALSE(prefill->batch);
   ASSERT_EQ(prefill->generations.size(), 1u);

@@ -147,9 +147,15 @@ class ShardClient {
                                                          uint32_t max_input_length,
                                                          uint32_t max_prefill_tokens,
                                                          uint32_t max_total_tokens) = 0;
-  virtual absl::StatusOr<StepResult> Prefill(const ShardBatch& batch) = 0;
-  // Concatenates the batches on the shards (the result keeps the first id) and runs one step.
-  virtual absl::StatusOr<StepResult> Decode(const std::vector<CachedBatch>& batches) = 0;
+  // `max_prompt_tokens` (0: no bound) is chunked prefill's budget: the prompt tokens one call
+  // may compute. A request whose prompt is not done gets no generation yet and stays in the
+  // batch; later Decode calls go on with its prompt.
+  virtual absl::StatusOr<StepResult> Prefill(const ShardBatch& batch,
+                                             uint32_t max_prompt_tokens) = 0;
+  // Concatenates the batches on the shards (the result keeps the first id) and runs one step:
+  // every generating request's next token and up to `max_prompt_tokens` of pending prompts.
+  virtual absl::StatusOr<StepResult> Decode(const std::vector<CachedBatch>& batches,
+                                            uint32_t max_prompt_tokens) = 0;
 };
 
 }  // namespace tgi::router

@@ -226,3 +226,43 @@ def test_best_of_and_return_full_text(server):
     events = stream(server, "Zoo", max_new_tokens=2, best_of=2, do_sample=True)
     assert events == [{"error": "Input validation error: `best_of` != 1 is not supported when "
                                 "streaming tokens", "error_type": "validation"}]
+
+
+def test_chunked_prefill_gives_the_same_tokens_and_prompt_logprobs(server):
+    # Prompts computed 4 tokens a step, joining streams that are already generating, against the
+    # module's server (its 128-token chunks hold these prompts whole).
+    from conftest import Server
+    chunked = Server(router_args=["--max-prefill-chunk-tokens", "4"])
+    try:
+        prompts = ["Once upon a time, there was a little girl named Lily. She loved to play",
+                   "Zoo", "The dog ran to the park and saw a big red ball. He wanted", "Tom"]
+        cases = [(prompts[i % len(prompts)], 10 + (i * 5) % 30, i % 2 == 0) for i in range(16)]
+        alone = {}
+        for prompt, max_new, _ in cases:
+            if (prompt, max_new) not in alone:
+                body = generate(chunked, prompt, max_new_tokens=max_new, details=True,
+                                decoder_input_details=True).json()
+                alone[(prompt, max_new)] = [t["id"] for t in body["details"]["tokens"]]
+                # The same tokens and prompt logprobs as whole prompts (the module's server).
+                whole = generate(server, prompt, max_new_tokens=max_new, details=True,
+                                 decoder_input_details=True).json()
+                assert alone[(prompt, max_new)] == [t["id"] for t in whole["details"]["tokens"]]
+                for a, b in zip(body["details"]["prefill"], whole["details"]["prefill"]):
+                    assert a["id"] == b["id"]
+                    assert (a["logprob"] is None) == (b["logprob"] is None)
+                    if a["logprob"] is not None:
+                        assert abs(a["logprob"] - b["logprob"]) < 1e-4
+
+        def run(case):
+            prompt, max_new, streaming = case
+            if streaming:
+                return [e["token"]["id"] for e in stream(chunked, prompt, max_new_tokens=max_new)]
+            body = generate(chunked, prompt, max_new_tokens=max_new, details=True).json()
+            return [t["id"] for t in body["details"]["tokens"]]
+
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            results = list(pool.map(run, cases))
+        for (prompt, max_new, _), ids in zip(cases, results):
+            assert ids == alone[(prompt, max_new)], (prompt, max_new)
+    finally:
+        assert chunked.stop() == [0, 0], chunked.logs()

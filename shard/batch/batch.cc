@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 #include <map>
 
 #include "absl/status/status.h"
@@ -34,7 +35,8 @@ CachedBatchInfo Batch::Info() const {
   for (const auto& row : rows_) {
     if (!row) continue;
     info.request_ids.push_back(row->request_id);
-    max_tokens += row->cached + row->RemainingWrites();
+    max_tokens += row->prompt_length +
+                  std::max<int64_t>(row->stopping.Params().max_new_tokens, 1) - 1;
   }
   info.size = static_cast<uint32_t>(info.request_ids.size());
   info.max_tokens = static_cast<uint32_t>(std::min<int64_t>(max_tokens, UINT32_MAX));
@@ -56,18 +58,17 @@ void Batch::FreeRow(int64_t row) {
 absl::StatusOr<std::unique_ptr<Batch>> Batch::Prefill(uint64_t id,
                                                       std::vector<PreparedRequest> requests,
                                                       const BatchContext& context,
-                                                      StepResult* out) {
+                                                      int64_t max_prompt_tokens, StepResult* out) {
   const BucketConfig& buckets = context.buckets;
-  const LlamaModel& model = *context.model;
   const auto n = static_cast<int64_t>(requests.size());
   // The bucket: rows padded to the prefill bucket, and to the decode bucket the batch joins.
   const int64_t rows = std::max(RoundUp(n, buckets.prefill_batch_bucket_size),
                                 RoundUp(n, buckets.batch_bucket_size));
-  std::unique_ptr<Batch> batch(new Batch(id, rows, model.config().vocab_size, context.watermark));
+  std::unique_ptr<Batch> batch(
+      new Batch(id, rows, context.model->config().vocab_size, context.watermark));
 
   // Every request's blocks, or none: a refusal leaves the pool as it was.
   std::vector<BlockTable> tables;
-  ForwardBatch forward;
   for (const PreparedRequest& request : requests) {
     const auto length = static_cast<int64_t>(request.prompt_ids.size());
     const int64_t positions =
@@ -78,49 +79,14 @@ absl::StatusOr<std::unique_ptr<Batch>> Batch::Prefill(uint64_t id,
                                                        " requests): ", table.status().message()));
     }
     tables.push_back(std::move(*table));
-    forward.input_ids.insert(forward.input_ids.end(), request.prompt_ids.begin(),
-                             request.prompt_ids.end());
-    forward.rows.push_back({.context = 0,
-                            .new_tokens = length,
-                            .blocks = tables.back().blocks(),
-                            .all_logits = request.spec.prefill_logprobs});
   }
-  for (int64_t r = 0; r < n; ++r) {
-    const std::vector<int32_t>& prompt = requests[r].prompt_ids;
-    const std::vector<int64_t> history(prompt.begin(), prompt.end());
-    absl::Status status = batch->sampling_.SetRow(r, requests[r].spec.sampling, history,
-                                                  requests[r].spec.top_n_tokens);
-    if (!status.ok()) return status;
-  }
-
-  auto started = std::chrono::steady_clock::now();
-  absl::StatusOr<at::Tensor> forward_logits = model.Forward(forward, context.pool->view());
-  if (!forward_logits.ok()) return forward_logits.status();
-  const at::Tensor logits = std::move(*forward_logits);  // [logit rows, vocab]
-  batch->last_forward_ns_ = NanosSince(started);
-  started = std::chrono::steady_clock::now();
-
-  // Each request's logits rows: its whole prompt with prefill logprobs, else its last token.
-  std::vector<int64_t> first_logit(n), last_logit(n);
-  int64_t next = 0;
-  for (int64_t r = 0; r < n; ++r) {
-    first_logit[r] = next;
-    next += forward.rows[r].all_logits ? forward.rows[r].new_tokens : 1;
-    last_logit[r] = next - 1;
-  }
-  const at::Tensor last =
-      next == n ? logits : logits.index_select(0, at::tensor(last_logit, at::kLong));
-  absl::StatusOr<std::vector<ChosenToken>> chosen = batch->sampling_.ChooseLive(last);
-  if (!chosen.ok()) return chosen.status();
-
-  std::vector<std::optional<TokenList>> prefill_tokens(chosen->size());
   for (int64_t r = 0; r < n; ++r) {
     PreparedRequest& request = requests[r];
+    const std::vector<int64_t> history(request.prompt_ids.begin(), request.prompt_ids.end());
+    absl::Status status = batch->sampling_.SetRow(r, request.spec.sampling, history,
+                                                  request.spec.top_n_tokens);
+    if (!status.ok()) return status;
     const auto length = static_cast<int64_t>(request.prompt_ids.size());
-    if (request.spec.prefill_logprobs) {
-      prefill_tokens[r] = PrefillTokens(context.tokenizer, request.prompt_ids,
-                                        logits.narrow(0, first_logit[r], length));
-    }
     Row row{.request_id = request.spec.id,
             .ids = std::move(request.prompt_ids),
             .prompt_length = length,
@@ -128,14 +94,19 @@ absl::StatusOr<std::unique_ptr<Batch>> Batch::Prefill(uint64_t id,
                                          context.force_ignore_eos),
             .top_n_tokens = request.spec.top_n_tokens,
             .blocks = std::move(tables[r]),
-            .cached = length};
+            .cached = 0,
+            .prompt_logprobs = {}};
     // TGI starts the detokenization window five tokens before the end of the prompt.
     row.prefix_offset = static_cast<size_t>(std::max<int64_t>(0, length - 5));
     row.read_offset = static_cast<size_t>(length);
+    if (request.spec.prefill_logprobs) {
+      row.prompt_logprobs.assign(length, std::numeric_limits<float>::quiet_NaN());
+    }
     batch->rows_[r] = std::move(row);
   }
-  batch->Record(*chosen, context, std::move(prefill_tokens), out);
-  batch->last_decode_ns_ = NanosSince(started);
+  if (absl::Status status = batch->Step(context, max_prompt_tokens, out); !status.ok()) {
+    return status;
+  }
   if (batch->NumLive() == 0) return nullptr;
   return batch;
 }
@@ -206,13 +177,42 @@ absl::StatusOr<std::unique_ptr<Batch>> Batch::Concatenate(
   return result;
 }
 
-absl::Status Batch::Decode(const BatchContext& context, StepResult* out) {
+absl::Status Batch::Decode(const BatchContext& context, int64_t max_prompt_tokens,
+                           StepResult* out) {
+  return Step(context, max_prompt_tokens, out);
+}
+
+absl::Status Batch::Step(const BatchContext& context, int64_t max_prompt_tokens,
+                         StepResult* out) {
   if (rows() != sampling_.BatchSize()) {
     return absl::InternalError("batch rows and sampling rows disagree");
   }
+  // What each live row computes: a generating row its last token, a row in its prompt the next
+  // chunk the budget leaves (rows in order; a row the budget does not reach waits).
+  struct Planned {
+    int64_t row = 0;
+    int64_t new_tokens = 0;
+    bool chooses = false;  // its prompt is done after this step: it picks a token
+  };
+  std::vector<Planned> planned;
+  int64_t budget = max_prompt_tokens > 0 ? max_prompt_tokens : std::numeric_limits<int64_t>::max();
   ForwardBatch forward;
-  for (const auto& row : rows_) {
+  for (int64_t r = 0; r < rows(); ++r) {
+    const std::optional<Row>& row = rows_[r];
     if (!row) continue;
+    if (row->InPrompt()) {
+      const int64_t take = std::min(row->prompt_length - row->cached, budget);
+      if (take == 0) continue;
+      budget -= take;
+      forward.input_ids.insert(forward.input_ids.end(), row->ids.begin() + row->cached,
+                               row->ids.begin() + row->cached + take);
+      forward.rows.push_back({.context = row->cached,
+                              .new_tokens = take,
+                              .blocks = row->blocks.blocks(),
+                              .all_logits = !row->prompt_logprobs.empty()});
+      planned.push_back({r, take, row->cached + take == row->prompt_length});
+      continue;
+    }
     if (row->cached >= row->blocks.capacity()) {
       return absl::InternalError(
           absl::StrCat("request ", row->request_id, " has no room for its next token"));
@@ -220,21 +220,66 @@ absl::Status Batch::Decode(const BatchContext& context, StepResult* out) {
     forward.input_ids.push_back(row->ids.back());
     forward.rows.push_back(
         {.context = row->cached, .new_tokens = 1, .blocks = row->blocks.blocks()});
+    planned.push_back({r, 1, true});
   }
+  out->stats.rows = static_cast<int64_t>(forward.rows.size());
+  out->stats.tokens = static_cast<int64_t>(forward.input_ids.size());
   if (forward.rows.empty()) return absl::OkStatus();
 
   auto started = std::chrono::steady_clock::now();
-  absl::StatusOr<at::Tensor> logits = context.model->Forward(forward, context.pool->view());
-  if (!logits.ok()) return logits.status();  // [live, vocab]
+  absl::StatusOr<at::Tensor> forward_logits = context.model->Forward(forward, context.pool->view());
+  if (!forward_logits.ok()) return forward_logits.status();
+  const at::Tensor logits = std::move(*forward_logits);  // [logit rows, vocab]
   last_forward_ns_ = NanosSince(started);
   started = std::chrono::steady_clock::now();
 
-  absl::StatusOr<std::vector<ChosenToken>> chosen = sampling_.ChooseLive(*logits);
-  if (!chosen.ok()) return chosen.status();
-  for (auto& row : rows_) {
-    if (row) ++row->cached;
+  // The last logits row of every row that chooses; prompt logprobs of the rows that asked.
+  std::vector<int64_t> choosing_rows, choosing_logits;
+  int64_t next = 0;
+  for (size_t i = 0; i < planned.size(); ++i) {
+    Row& row = *rows_[planned[i].row];
+    const int64_t count = forward.rows[i].all_logits ? planned[i].new_tokens : 1;
+    if (forward.rows[i].all_logits) {
+      // Logits row j (position cached + j) gives the logprob of the prompt token after it.
+      const int64_t first = row.cached + 1;
+      const int64_t scored = std::min(row.prompt_length, row.cached + count + 1) - first;
+      if (scored > 0) {
+        const std::span<const int32_t> targets(row.ids.data() + first, scored);
+        const std::vector<float> logprobs =
+            NextTokenLogprobs(logits.narrow(0, next, scored), targets);
+        std::copy(logprobs.begin(), logprobs.end(), row.prompt_logprobs.begin() + first);
+      }
+    }
+    next += count;
+    row.cached += planned[i].new_tokens;
+    if (planned[i].chooses) {
+      choosing_rows.push_back(planned[i].row);
+      choosing_logits.push_back(next - 1);
+    }
   }
-  Record(*chosen, context, std::vector<std::optional<TokenList>>(chosen->size()), out);
+  if (choosing_rows.empty()) {
+    last_decode_ns_ = NanosSince(started);
+    return absl::OkStatus();
+  }
+  const at::Tensor last =
+      static_cast<int64_t>(choosing_logits.size()) == next
+          ? logits
+          : logits.index_select(0, at::tensor(choosing_logits, at::kLong));
+  absl::StatusOr<std::vector<ChosenToken>> chosen = sampling_.ChooseRows(last, choosing_rows);
+  if (!chosen.ok()) return chosen.status();
+
+  // A row that just finished its prompt reports it (with logprobs) with its first token.
+  std::vector<std::optional<TokenList>> prefill_tokens(chosen->size());
+  for (size_t i = 0; i < chosen->size(); ++i) {
+    Row& row = *rows_[(*chosen)[i].row];
+    if (row.Generated() == 0 && !row.prompt_logprobs.empty()) {
+      prefill_tokens[i] = PrefillTokens(
+          context.tokenizer, std::span<const int32_t>(row.ids.data(), row.prompt_length),
+          row.prompt_logprobs);
+      row.prompt_logprobs = {};
+    }
+  }
+  Record(*chosen, context, std::move(prefill_tokens), out);
   last_decode_ns_ = NanosSince(started);
   return absl::OkStatus();
 }

@@ -44,12 +44,15 @@ struct PreparedRequest {
 class Batch {
  public:
   // Allocates every request's blocks (prompt + max_new_tokens - 1 positions; ResourceExhausted,
-  // with nothing taken, when the pool is short), runs the prompts as one ragged forward and
-  // picks each request's first token. Appends one Generation per request to out->generations.
-  // Returns nullptr when every request finished on its first token.
+  // with nothing taken, when the pool is short) and runs the first step: the prompts as one
+  // ragged forward, at most `max_prompt_tokens` of them (0: all; requests in order), and each
+  // request whose prompt is done picks its first token. Appends one Generation per such request
+  // to out->generations; the others continue their prompts in Decode (chunked prefill). Returns
+  // nullptr when every request finished on its first token.
   static absl::StatusOr<std::unique_ptr<Batch>> Prefill(uint64_t id,
                                                         std::vector<PreparedRequest> requests,
                                                         const BatchContext& context,
+                                                        int64_t max_prompt_tokens,
                                                         StepResult* out);
 
   // Merges `batches` (at least one; consumed) into one whose bucket holds the live requests.
@@ -58,9 +61,10 @@ class Batch {
   static absl::StatusOr<std::unique_ptr<Batch>> Concatenate(
       std::vector<std::unique_ptr<Batch>> batches, const BatchContext& context);
 
-  // Runs one decode step over the live rows and appends one Generation per live request.
-  // Finished requests free their rows and blocks.
-  absl::Status Decode(const BatchContext& context, StepResult* out);
+  // Runs one step over the live rows, one ragged forward: every generating request's next token,
+  // and up to `max_prompt_tokens` (0: all) of the prompts still pending, rows in order. Appends
+  // one Generation per request that picked a token; finished requests free their rows and blocks.
+  absl::Status Decode(const BatchContext& context, int64_t max_prompt_tokens, StepResult* out);
 
   // Keeps only the listed requests; the others' rows and blocks are freed. Unknown ids are an
   // error (and change nothing).
@@ -88,6 +92,12 @@ class Batch {
     uint32_t top_n_tokens = 0;
     BlockTable blocks;   // positions [0, prompt + max_new_tokens - 1)
     int64_t cached = 0;  // positions whose K/V are in the cache
+    // With prefill logprobs: one per prompt token (NaN for the first), filled chunk by chunk and
+    // reported with the first token.
+    std::vector<float> prompt_logprobs;
+
+    // Its prompt is not all in the cache yet (a chunked prefill).
+    bool InPrompt() const { return cached < prompt_length; }
 
     int64_t Generated() const { return static_cast<int64_t>(ids.size()) - prompt_length; }
     // Positions the row will still write: one per decode step until max_new_tokens.
@@ -98,6 +108,8 @@ class Batch {
 
   Batch(uint64_t id, int64_t rows, int64_t vocab_size, WatermarkConfig watermark);
 
+  // Prefill's and Decode's step (see Decode).
+  absl::Status Step(const BatchContext& context, int64_t max_prompt_tokens, StepResult* out);
   // Moves the live rows of `source` into free rows of this batch (with their sampling state).
   absl::Status TakeRows(Batch& source);
   // Shrinks the bucket to `rows`, moving live rows above it down into free rows first.

@@ -24,13 +24,11 @@ TokenList TopTokenList(const common::Tokenizer* tokenizer, const TopTokens& top)
 }
 
 TokenList PrefillTokens(const common::Tokenizer* tokenizer, std::span<const int32_t> prompt,
-                        const at::Tensor& logits) {
-  const std::vector<int64_t> ids(prompt.begin(), prompt.end());
-  const std::vector<float> logprobs = PrefillLogprobs(logits, ids);
+                        std::span<const float> logprobs) {
   TokenList list;
-  for (size_t i = 0; i < ids.size(); ++i) {
-    list.Add(static_cast<uint32_t>(ids[i]), logprobs[i], TokenText(tokenizer, ids[i]),
-             IsSpecial(tokenizer, ids[i]));
+  for (size_t i = 0; i < prompt.size(); ++i) {
+    list.Add(static_cast<uint32_t>(prompt[i]), logprobs[i], TokenText(tokenizer, prompt[i]),
+             IsSpecial(tokenizer, prompt[i]));
   }
   return list;
 }

@@ -23,10 +23,10 @@ std::string TokenText(const common::Tokenizer* tokenizer, int64_t id);
 // top-n alternatives of one step, each with its own text.
 TokenList TopTokenList(const common::Tokenizer* tokenizer, const TopTokens& top);
 
-// Prompt tokens with their logprobs from the prompt's logits [length, vocab]; the first token
-// has none (NaN, serialised as null by the router).
+// Prompt tokens with their logprobs (one per token; the first token has none: NaN, serialised
+// as null by the router).
 TokenList PrefillTokens(const common::Tokenizer* tokenizer, std::span<const int32_t> prompt,
-                        const at::Tensor& logits);
+                        std::span<const float> logprobs);
 
 // The generated text of a finished request, as TGI 2.0.4 decodes it: the generated ids with the
 // last prompt token as left context (so a leading space survives), special tokens skipped.

@@ -158,7 +158,8 @@ absl::StatusOr<PreparedRequest> Engine::Prepare(RequestSpec spec) const {
   return prepared;
 }
 
-absl::StatusOr<StepResult> Engine::Prefill(uint64_t batch_id, std::vector<RequestSpec> requests) {
+absl::StatusOr<StepResult> Engine::Prefill(uint64_t batch_id, std::vector<RequestSpec> requests,
+                                           uint32_t max_prompt_tokens) {
   c10::InferenceMode inference;
   const auto started = std::chrono::steady_clock::now();
   if (requests.empty()) {
@@ -178,17 +179,16 @@ absl::StatusOr<StepResult> Engine::Prefill(uint64_t batch_id, std::vector<Reques
   StepResult result;
   int64_t longest = 0;
   for (const PreparedRequest& request : prepared) {
-    const int64_t length = static_cast<int64_t>(request.prompt_ids.size());
-    result.stats.tokens += length;
-    longest = std::max(longest, length);
+    longest = std::max(longest, static_cast<int64_t>(request.prompt_ids.size()));
   }
   const BucketConfig& buckets = options_.buckets;
-  result.stats.rows = static_cast<int64_t>(prepared.size());
-  result.stats.bucket_rows = RoundUp(result.stats.rows, buckets.prefill_batch_bucket_size);
+  // The bucket a static-shape device would run: every request's whole padded prompt.
+  result.stats.bucket_rows =
+      RoundUp(static_cast<int64_t>(prepared.size()), buckets.prefill_batch_bucket_size);
   result.stats.bucket_length =
       std::min(RoundUp(longest, buckets.pad_sequence_to_multiple_of), buckets.max_total_tokens);
   absl::StatusOr<std::unique_ptr<Batch>> batch =
-      Batch::Prefill(batch_id, std::move(prepared), context_, &result);
+      Batch::Prefill(batch_id, std::move(prepared), context_, max_prompt_tokens, &result);
   if (!batch.ok()) return batch.status();
   if (*batch != nullptr) {
     result.forward_ns = (*batch)->last_forward_ns();
@@ -207,7 +207,8 @@ KvUsage Engine::kv_usage() const {
                  .block_size = kernels::kBlockSize};
 }
 
-absl::StatusOr<StepResult> Engine::Decode(std::span<const uint64_t> batch_ids) {
+absl::StatusOr<StepResult> Engine::Decode(std::span<const uint64_t> batch_ids,
+                                          uint32_t max_prompt_tokens) {
   c10::InferenceMode inference;
   const auto started = std::chrono::steady_clock::now();
   if (batch_ids.empty()) return absl::InvalidArgumentError("Decode needs at least one batch");
@@ -231,11 +232,9 @@ absl::StatusOr<StepResult> Engine::Decode(std::span<const uint64_t> batch_ids) {
   if (batch_ids.size() > 1) result.concat_ns = NanosSince(concat_started);
   std::unique_ptr<Batch> batch = std::move(*merged);
   if (batch != nullptr) {
-    result.stats.rows = batch->NumLive();
-    result.stats.tokens = result.stats.rows;
-    result.stats.bucket_rows = RoundUp(result.stats.rows, options_.buckets.batch_bucket_size);
+    result.stats.bucket_rows = RoundUp(batch->NumLive(), options_.buckets.batch_bucket_size);
     result.stats.bucket_length = 1;
-    absl::Status status = batch->Decode(context_, &result);
+    absl::Status status = batch->Decode(context_, max_prompt_tokens, &result);
     if (!status.ok()) return status;
     result.forward_ns = batch->last_forward_ns();
     result.decode_ns = batch->last_decode_ns();

@@ -40,9 +40,14 @@ class Engine {
   Engine(std::unique_ptr<LlamaModel> model, std::unique_ptr<common::Tokenizer> tokenizer,
          EngineOptions options);
 
-  absl::StatusOr<StepResult> Prefill(uint64_t batch_id, std::vector<RequestSpec> requests);
-  // Concatenates the batches (the result keeps the first id) and runs one step.
-  absl::StatusOr<StepResult> Decode(std::span<const uint64_t> batch_ids);
+  // `max_prompt_tokens` bounds the prompt tokens one call computes (chunked prefill; 0: whole
+  // prompts): a request whose prompt is not done yet gets no Generation and goes on in Decode.
+  absl::StatusOr<StepResult> Prefill(uint64_t batch_id, std::vector<RequestSpec> requests,
+                                     uint32_t max_prompt_tokens = 0);
+  // Concatenates the batches (the result keeps the first id) and runs one step: every generating
+  // request's next token and up to `max_prompt_tokens` (0: all) of the pending prompts.
+  absl::StatusOr<StepResult> Decode(std::span<const uint64_t> batch_ids,
+                                    uint32_t max_prompt_tokens = 0);
   absl::StatusOr<CachedBatchInfo> Filter(uint64_t batch_id, std::span<const uint64_t> request_ids);
   // Drops one batch, or all of them.
   void ClearCache(std::optional<uint64_t> batch_id);

@@ -252,20 +252,30 @@ std::vector<TopTokens> BatchTopTokens(const at::Tensor& logprobs, std::span<cons
   return out;
 }
 
+std::vector<float> NextTokenLogprobs(const at::Tensor& logits, std::span<const int32_t> targets) {
+  const auto n = static_cast<int64_t>(targets.size());
+  TORCH_CHECK(logits.dim() == 2 && logits.size(0) == n,
+              "NextTokenLogprobs: logits must be [targets, vocab]");
+  std::vector<float> out(targets.size());
+  if (n == 0) return out;
+  const at::Tensor scores = logits.to(at::kFloat);
+  const at::Tensor index =
+      at::tensor(std::vector<int64_t>(targets.begin(), targets.end())).to(logits.device()).unsqueeze(1);
+  const at::Tensor picked =
+      (scores.gather(1, index).squeeze(1) - scores.logsumexp(1)).cpu().contiguous();
+  std::copy_n(picked.data_ptr<float>(), n, out.begin());
+  return out;
+}
+
 std::vector<float> PrefillLogprobs(const at::Tensor& logits, std::span<const int64_t> prompt_ids) {
   const auto length = static_cast<int64_t>(prompt_ids.size());
   TORCH_CHECK(logits.dim() == 2 && logits.size(0) == length,
               "PrefillLogprobs: logits must be [prompt length, vocab]");
   std::vector<float> out(prompt_ids.size(), std::numeric_limits<float>::quiet_NaN());
   if (length < 2) return out;
-  at::Tensor previous = logits.narrow(0, 0, length - 1).to(at::kFloat);  // [T - 1, vocab]
-  at::Tensor targets = at::tensor(std::vector<int64_t>(prompt_ids.begin() + 1, prompt_ids.end()))
-                           .to(logits.device())
-                           .unsqueeze(1);  // [T - 1, 1]
-  at::Tensor picked = (previous.gather(1, targets).squeeze(1) - previous.logsumexp(1))
-                          .cpu()
-                          .contiguous();  // [T - 1]
-  std::copy_n(picked.data_ptr<float>(), length - 1, out.begin() + 1);
+  const std::vector<int32_t> targets(prompt_ids.begin() + 1, prompt_ids.end());
+  const std::vector<float> next = NextTokenLogprobs(logits.narrow(0, 0, length - 1), targets);
+  std::copy(next.begin(), next.end(), out.begin() + 1);
   return out;
 }
 

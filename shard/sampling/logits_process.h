@@ -64,6 +64,10 @@ std::vector<TopTokens> BatchTopTokens(const at::Tensor& logprobs, std::span<cons
 
 // Prefill logprobs from all-position logits [T, vocab] (unprocessed, as TGI reports them): entry
 // i is log_softmax(logits[i - 1])[prompt_ids[i]]; entry 0 has no predecessor and is NaN.
+// log_softmax(logits[j])[targets[j]] for each row j of logits [targets.size(), vocab]: the
+// logprob each position gives the token after it (a prompt chunk's share of PrefillLogprobs).
+std::vector<float> NextTokenLogprobs(const at::Tensor& logits, std::span<const int32_t> targets);
+
 std::vector<float> PrefillLogprobs(const at::Tensor& logits, std::span<const int64_t> prompt_ids);
 
 }  // namespace tgi::shard

@@ -284,7 +284,18 @@ absl::StatusOr<std::vector<ChosenToken>> SamplingState::Choose(const at::Tensor&
 }
 
 absl::StatusOr<std::vector<ChosenToken>> SamplingState::ChooseLive(const at::Tensor& live_logits) {
-  std::vector<int64_t> live = LiveRows();
+  return ChooseRows(live_logits, LiveRows());
+}
+
+absl::StatusOr<std::vector<ChosenToken>> SamplingState::ChooseRows(
+    const at::Tensor& live_logits, std::span<const int64_t> rows) {
+  const std::vector<int64_t> live(rows.begin(), rows.end());
+  for (size_t i = 0; i < live.size(); ++i) {
+    if (live[i] < 0 || live[i] >= BatchSize() || !rows_[live[i]].live ||
+        (i > 0 && live[i] <= live[i - 1])) {
+      return absl::InvalidArgumentError("ChooseRows: rows must be live and ascending");
+    }
+  }
   if (absl::Status s = CheckLogits(live_logits, static_cast<int64_t>(live.size()), vocab_size_);
       !s.ok()) {
     return s;

@@ -73,6 +73,10 @@ class SamplingState {
   // warper, no watermark) read their logits in place; each logprob comes from one logsumexp
   // per row, never from a full log_softmax.
   absl::StatusOr<std::vector<ChosenToken>> ChooseLive(const at::Tensor& live_logits);
+  // The same step for some live rows only (ascending; logits [rows.size(), vocab]): the others
+  // advance nothing (a chunked prefill's rows whose prompt is not done yet).
+  absl::StatusOr<std::vector<ChosenToken>> ChooseRows(const at::Tensor& logits,
+                                                      std::span<const int64_t> rows);
 
  private:
   struct Row {

@@ -188,7 +188,8 @@ grpc::Status TextGenerationService::Prefill(grpc::ServerContext*,
                                             pb::PrefillResponse* response) {
   std::vector<RequestSpec> specs = FromProto(request->batch());
   return OnModelThread("Prefill", [&]() -> absl::Status {
-    absl::StatusOr<StepResult> result = engine_.Prefill(request->batch().id(), std::move(specs));
+    absl::StatusOr<StepResult> result = engine_.Prefill(request->batch().id(), std::move(specs),
+                                                       request->max_prompt_tokens());
     if (!result.ok()) return result.status();
     ToProto(*result, response);
     ToProto(engine_.kv_usage(), response->mutable_kv_usage());
@@ -201,7 +202,7 @@ grpc::Status TextGenerationService::Decode(grpc::ServerContext*, const pb::Decod
   std::vector<uint64_t> ids;
   for (const pb::CachedBatch& batch : request->batches()) ids.push_back(batch.id());
   return OnModelThread("Decode", [&]() -> absl::Status {
-    absl::StatusOr<StepResult> result = engine_.Decode(ids);
+    absl::StatusOr<StepResult> result = engine_.Decode(ids, request->max_prompt_tokens());
     if (!result.ok()) return result.status();
     ToProto(*result, response);
     ToProto(engine_.kv_usage(), response->mutable_kv_usage());

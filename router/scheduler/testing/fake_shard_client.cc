@@ -81,13 +81,17 @@ CachedBatch FakeShardClient::Describe(uint64_t id, const Rows& rows) const {
   return batch;
 }
 
-void FakeShardClient::Step(Rows& rows, StepResult* result, bool prefill) {
+void FakeShardClient::Step(Rows& rows, StepResult* result, bool chunked) {
   for (Live& row : rows) {
     if (row.finished) continue;
+    if (chunked && row.prompt_steps > 0) {
+      --row.prompt_steps;
+      continue;
+    }
     ++row.generated;
     ShardGeneration generation;
     generation.request_id = row.request.id;
-    if (prefill && row.request.prefill_logprobs) {
+    if (row.generated == 1 && row.request.prefill_logprobs) {
       generation.prefill_tokens =
           ShardTokens{{1, 42}, {std::nanf(""), -0.5f}, {"<s>", " prompt"}, {true, false}};
     }
@@ -170,8 +174,9 @@ absl::StatusOr<std::optional<uint32_t>> FakeShardClient::Warmup(
   return warmup_result_;
 }
 
-absl::StatusOr<StepResult> FakeShardClient::Prefill(const ShardBatch& batch) {
-  Call call{"Prefill", {batch.id}, {}, batch.requests};
+absl::StatusOr<StepResult> FakeShardClient::Prefill(const ShardBatch& batch,
+                                                    uint32_t max_prompt_tokens) {
+  Call call{"Prefill", {batch.id}, {}, batch.requests, max_prompt_tokens};
   for (const ShardRequest& request : batch.requests) call.request_ids.push_back(request.id);
   std::function<void(const Call&)> hook;
   {
@@ -184,18 +189,19 @@ absl::StatusOr<StepResult> FakeShardClient::Prefill(const ShardBatch& batch) {
   Rows rows;
   for (const ShardRequest& request : batch.requests) {
     prefilled_ids_.insert(request.id);
-    rows.push_back(Live{request, 0, ""});
+    rows.push_back(Live{request, 0, "", false, max_prompt_tokens > 0 ? prompt_steps_ : 0});
   }
   max_live_ = std::max(max_live_, rows.size());
   StepResult result;
-  Step(rows, &result, /*prefill=*/true);
+  Step(rows, &result, /*chunked=*/max_prompt_tokens > 0);
   result.timings = StepTimings{1000, 100, 1100, std::nullopt};
   Keep(batch.id, std::move(rows), &result);
   return result;
 }
 
-absl::StatusOr<StepResult> FakeShardClient::Decode(const std::vector<CachedBatch>& batches) {
-  Call call{"Decode", {}, {}, {}};
+absl::StatusOr<StepResult> FakeShardClient::Decode(const std::vector<CachedBatch>& batches,
+                                                   uint32_t max_prompt_tokens) {
+  Call call{"Decode", {}, {}, {}, max_prompt_tokens};
   for (const CachedBatch& batch : batches) {
     call.batch_ids.push_back(batch.id);
     call.request_ids.insert(call.request_ids.end(), batch.request_ids.begin(),
@@ -221,7 +227,7 @@ absl::StatusOr<StepResult> FakeShardClient::Decode(const std::vector<CachedBatch
       max_live_,
       std::count_if(merged.begin(), merged.end(), [](const Live& row) { return !row.finished; }));
   StepResult result;
-  Step(merged, &result, /*prefill=*/false);
+  Step(merged, &result, /*chunked=*/max_prompt_tokens > 0);
   result.timings = StepTimings{2000, 200, 2300, 50};
   Keep(batches.front().id, std::move(merged), &result);
   return result;

@@ -24,6 +24,7 @@ class FakeShardClient : public ShardClient {
     std::vector<uint64_t> batch_ids;     // Prefill/Filter/Clear: one id; Decode: every id
     std::vector<uint64_t> request_ids;   // Prefill: the batch's; Filter: the kept ones
     std::vector<ShardRequest> requests;  // Prefill only
+    uint32_t max_prompt_tokens = 0;      // Prefill and Decode
   };
 
   // The token a request generates at its `step`-th new token (1-based), and its text.
@@ -35,6 +36,9 @@ class FakeShardClient : public ShardClient {
   // Runs at the start of every Prefill and Decode, outside the fake's lock, on the calling thread.
   void SetHook(std::function<void(const Call&)> hook);
   void SetWarmupResult(std::optional<uint32_t> value);
+  // Chunked prefill: with a budget (max_prompt_tokens > 0), every request spends its first
+  // `steps` Prefill/Decode calls in its prompt and gets no generation in them.
+  void set_prompt_steps(uint32_t steps) { prompt_steps_ = steps; }
   // Finished requests leave the cached batch at once, as this project's shard does.
   void set_drops_finished(bool drops) { drops_finished_ = drops; }
 
@@ -55,8 +59,9 @@ class FakeShardClient : public ShardClient {
                                                  uint32_t max_input_length,
                                                  uint32_t max_prefill_tokens,
                                                  uint32_t max_total_tokens) override;
-  absl::StatusOr<StepResult> Prefill(const ShardBatch& batch) override;
-  absl::StatusOr<StepResult> Decode(const std::vector<CachedBatch>& batches) override;
+  absl::StatusOr<StepResult> Prefill(const ShardBatch& batch, uint32_t max_prompt_tokens) override;
+  absl::StatusOr<StepResult> Decode(const std::vector<CachedBatch>& batches,
+                                    uint32_t max_prompt_tokens) override;
 
  private:
   struct Live {
@@ -64,13 +69,14 @@ class FakeShardClient : public ShardClient {
     uint32_t generated = 0;
     std::string text;
     bool finished = false;
+    uint32_t prompt_steps = 0;  // calls left in its prompt (chunked prefill)
   };
   using Rows = std::vector<Live>;
 
   // Records the call; returns the injected failure, if any. Caller holds mutex_.
   absl::Status Record(Call call);
   // Generates one token for every unfinished row. Caller holds mutex_.
-  void Step(Rows& rows, StepResult* result, bool prefill);
+  void Step(Rows& rows, StepResult* result, bool chunked);
   // Stores the rows as batch `id` and describes it, or drops it when every row has finished.
   void Keep(uint64_t id, Rows rows, StepResult* result);
   CachedBatch Describe(uint64_t id, const Rows& rows) const;
@@ -84,6 +90,7 @@ class FakeShardClient : public ShardClient {
   std::set<uint64_t> prefilled_ids_;
   size_t max_live_ = 0;
   bool drops_finished_ = false;
+  uint32_t prompt_steps_ = 0;
 };
 
 }  // namespace tgi::router::testing
