@@ -17,6 +17,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_join.h"
 #include "benchmark/kernels/kernel_probes.h"
+#include "benchmark/models/random_llama.h"
 #include "benchmark/roofline/machine_probe.h"
 #include "benchmark/roofline/roofline.h"
 #include "benchmark/server/local_server.h"
@@ -42,6 +43,7 @@ struct Flags {
   int threads = 0;
   std::string dir;  // empty: the benchmark's model cache
   bool skip_roofline = false;
+  bool linear_shapes = false;
   double bandwidth = 0;  // GB/s, measured when 0
   double sgemm = 0;      // GFLOP/s, measured when 0
 };
@@ -88,6 +90,31 @@ int Run(const Flags& flags) {
   c10::InferenceMode inference;
   std::printf("threads: %d (%s), %s\n", threads.threads, threads.pinned ? "pinned" : "floating",
               threads.blas);
+  if (flags.linear_shapes) {
+    // The model's matmuls at each decode batch size: [rows, K] x [N, K]^T.
+    absl::StatusOr<roofline::LlamaDims> shape_dims = roofline::ParseLlamaDims(
+        benchmark::LlamaConfigJson(*benchmark::FindShape(flags.model), benchmark::Dtype::kFloat32));
+    if (shape_dims.ok()) {
+      const roofline::LlamaDims& d = *shape_dims;
+      const struct { const char* name; int64_t n, k; } shapes[] = {
+          {"qkv", d.q_rows() + 2 * d.kv_rows(), d.hidden},
+          {"o", d.hidden, d.q_rows()},
+          {"gate_up", 2 * d.intermediate, d.hidden},
+          {"down", d.hidden, d.intermediate},
+          {"lm_head", d.vocab, d.hidden}};
+      for (int64_t rows : flags.rows) {
+        for (const auto& shape : shapes) {
+          const bool bf16 = flags.dtype == "bfloat16";
+          const double flops = MeasurePackedGemm(rows, shape.n, shape.k, bf16, 5);
+          const double bytes = static_cast<double>(shape.n * shape.k) * (bf16 ? 2 : 4);
+          std::printf("linear %-8s %3lld x %5lld x %5lld: %6.1f GFLOP/s, %5.1f GB/s of weights\n",
+                      shape.name, static_cast<long long>(rows), static_cast<long long>(shape.n),
+                      static_cast<long long>(shape.k), flops / 1e9,
+                      flops / (2.0 * rows * shape.n * shape.k) * bytes / 1e9);
+        }
+      }
+    }
+  }
   if (!flags.skip_roofline) {
     std::printf("packed linear 512x2048x2048: float32 %.1f GFLOP/s, bfloat16 %.1f GFLOP/s\n",
                 MeasurePackedGemm(512, 2048, 2048, false, 3) / 1e9,
@@ -211,6 +238,8 @@ int main(int argc, char** argv) {
   app.add_option("--dir", flags.dir, "where random checkpoints are kept (default: the benchmark's cache)");
   app.add_option("--bandwidth", flags.bandwidth, "GB/s to use instead of measuring");
   app.add_option("--sgemm", flags.sgemm, "GFLOP/s to use instead of measuring");
+  app.add_flag("--linear-shapes", flags.linear_shapes,
+               "time the packed linear at the model's matmul shapes for each --rows");
   app.add_flag("--skip-roofline", flags.skip_roofline, "no probes (needs --bandwidth/--sgemm)");
   CLI11_PARSE(app, argc, argv);
   return tgi::bench::Run(flags);

@@ -47,7 +47,7 @@ TEST_P(LinearTest, MatchesMatmulForEveryShapeAndEpilogue) {
   const double tolerance = 1e-4;
   at::manual_seed(1);
   for (int64_t n : {8, 16, 40, 96, 130}) {
-    for (int64_t k : {8, 64, 70}) {
+    for (int64_t k : {8, 64, 70, 300}) {  // 300: k in blocks (of 128) for many rows
       at::Tensor w = at::randn({n, k}) / std::sqrt(double(k));  // [N, K]
       at::Tensor bias = at::randn({n});
       PackedWeight plain = *PackedWeight::Pack(w, dtype);
@@ -75,8 +75,8 @@ TEST_P(LinearTest, MatchesMatmulForEveryShapeAndEpilogue) {
 TEST_P(LinearTest, GateUpSiluMul) {
   const auto [isa, dtype] = GetParam();
   at::manual_seed(2);
-  for (int64_t intermediate : {16, 40, 172}) {
-    const int64_t k = 64;
+  for (auto [intermediate, k] : {std::pair<int64_t, int64_t>{16, 64}, {40, 64}, {172, 64},
+                                 {40, 300}}) {
     at::Tensor gate = at::randn({intermediate, k}) / 8;
     at::Tensor up = at::randn({intermediate, k}) / 8;
     at::Tensor gate_bias = at::randn({intermediate});
@@ -98,14 +98,16 @@ TEST_P(LinearTest, GateUpSiluMul) {
 TEST_P(LinearTest, RowsDoNotDependOnCompanions) {
   const auto [isa, dtype] = GetParam();
   at::manual_seed(3);
-  at::Tensor w = at::randn({200, 96});
+  // K = 300: many rows run k in blocks, a few rows in one pass; the bits must not differ.
+  constexpr int64_t k = 300;
+  at::Tensor w = at::randn({200, k});
   PackedWeight packed = *PackedWeight::Pack(w, dtype);
-  at::Tensor x = at::randn({37, 96});
+  at::Tensor x = at::randn({37, k});
   at::Tensor all = at::empty({37, 200});
-  Linear(x.data_ptr<float>(), 37, 96, packed, all.data_ptr<float>(), 200, Epilogue::kStore, isa);
-  for (int64_t m : {1, 4, 6, 7, 14, 15}) {
+  Linear(x.data_ptr<float>(), 37, k, packed, all.data_ptr<float>(), 200, Epilogue::kStore, isa);
+  for (int64_t m : {1, 4, 6, 7, 14, 15, 29}) {
     at::Tensor part = at::empty({m, 200});
-    Linear(x.data_ptr<float>() + 5 * 96, m, 96, packed, part.data_ptr<float>(), 200,
+    Linear(x.data_ptr<float>() + 5 * k, m, k, packed, part.data_ptr<float>(), 200,
            Epilogue::kStore, isa);
     EXPECT_TRUE(at::equal(part, all.narrow(0, 5, m))) << "m " << m;
   }

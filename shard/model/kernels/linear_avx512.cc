@@ -1,7 +1,10 @@
 // The AVX-512 tiles of packed_linear: MR rows x NP panels of accumulators in zmm registers, one
 // pass over k. float32 weights: broadcast x[m, k], FMA with the panel's 16 lanes. bfloat16
 // weights: each k pair widened to float32 with a shift and a mask (two FMAs, x kept in float32);
-// for many rows a pair is widened once into a buffer the float32 tiles read.
+// for many rows a pair is widened once into a buffer the float32 tiles read. x is first copied
+// k-major per row tile ([K][rows]), so that a tile broadcasts from one pointer with constant
+// offsets (eleven row pointers would not fit the general registers, and the moves between vector
+// and general registers would take the FMA ports).
 #include <immintrin.h>
 
 #include <algorithm>
@@ -17,14 +20,16 @@ namespace {
 
 enum class Kind { kF32, kBf16Widen };
 
-// A grow-only 64-byte aligned float buffer per thread (the float32 tiles use aligned loads).
-float* ThreadBuffer(size_t floats) {
+// A grow-only 64-byte aligned float buffer per thread and use (the float32 tiles use aligned
+// loads): 0 for a widened bfloat16 pair, 1 for the k-major copy of x, 2 for partial sums.
+float* ThreadBuffer(int which, size_t floats) {
   struct Buffer {
     float* data = nullptr;
     size_t size = 0;
     ~Buffer() { ::operator delete (data, std::align_val_t{64}); }
   };
-  thread_local Buffer buffer;
+  thread_local Buffer buffers[3];
+  Buffer& buffer = buffers[which];
   if (buffer.size < floats) {
     ::operator delete (buffer.data, std::align_val_t{64});
     buffer.data =
@@ -38,6 +43,19 @@ float* ThreadBuffer(size_t floats) {
 constexpr int64_t kWideRows = 6;
 // Up to this many rows one tile covers every row: each weight byte is read once, from DRAM.
 constexpr int64_t kTileRows = 14;
+
+// The k range [begin, end) a tile runs now; `partial` holds its accumulators between ranges
+// (unused when the range is the whole of K). Blocking k changes nothing in any sum: each output
+// is still one accumulation over k in order.
+struct KRange {
+  int64_t begin = 0;
+  int64_t end = 0;
+  float* partial = nullptr;
+};
+
+// k in blocks of this many (even: bfloat16 pairs) when a pair's panels serve several row tiles:
+// the block of both panels (kKBlock x 32 floats) and of a tile's x (kKBlock x 14) stay in L1.
+constexpr int64_t kKBlock = 128;
 
 TGI_TARGET_AVX512 inline __mmask16 ColumnMask(int64_t valid) {
   return valid >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << valid) - 1);
@@ -97,14 +115,17 @@ constexpr int64_t kPrefetchBytes = 2048;
 
 enum class Prefetch { kNone, kAhead, kNextPair };
 
-TGI_TARGET_AVX512 inline void PrefetchStream(const void* stream, Prefetch mode,
-                                             int64_t pair_bytes) {
-  const char* p = static_cast<const char*>(stream);
-  if (mode == Prefetch::kAhead) {
-    _mm_prefetch(p + kPrefetchBytes, _MM_HINT_T0);
-  } else if (mode == Prefetch::kNextPair) {
-    _mm_prefetch(p + pair_bytes, _MM_HINT_T1);
+// How far ahead of a stream a tile prefetches, by mode (0: no prefetch).
+inline int64_t PrefetchDistance(Prefetch mode, int64_t pair_bytes) {
+  switch (mode) {
+    case Prefetch::kAhead:
+      return kPrefetchBytes;
+    case Prefetch::kNextPair:
+      return pair_bytes;
+    case Prefetch::kNone:
+      break;
   }
+  return 0;
 }
 
 // The prefetch a tile at row m0 issues.
@@ -113,87 +134,131 @@ inline Prefetch PrefetchFor(const LinearArgs& a, int64_t m0) {
   return a.m <= kTileRows ? Prefetch::kAhead : Prefetch::kNextPair;
 }
 
+// The row tiles of m rows, in order: one tile up to kTileRows rows, else tiles of at most
+// kTileRows as even as possible (base + 1 rows for the first `extra`, base for the others).
+template <typename Run>
+void ForRowTiles(int64_t m, Run&& run) {
+  const int64_t tiles = m <= kTileRows ? 1 : (m + kTileRows - 1) / kTileRows;
+  const int64_t base = m / tiles;
+  const int64_t extra = m % tiles;
+  for (int64_t t = 0, m0 = 0; t < tiles; ++t) {
+    const int64_t rows = base + (t < extra ? 1 : 0);
+    run(rows, m0);
+    m0 += rows;
+  }
+}
+
+// The tile's rows of x, k-major: x_tile[k * MR + m] (see PackRows).
+inline const float* TileRows(const LinearArgs& a, int64_t m0) { return a.x_packed + m0 * a.k; }
+
+// A tile of MR rows of x [K][MR] at this row tile's place in x_packed, for every row tile.
+void PackRows(const LinearArgs& a, int64_t rows, int64_t m0, float* packed) {
+  float* out = packed + m0 * a.k;
+  for (int64_t m = 0; m < rows; ++m) {
+    const float* row = a.x + (m0 + m) * a.ldx;
+    for (int64_t k = 0; k < a.k; ++k) out[k * rows + m] = row[k];
+  }
+}
+
+// The accumulators of a tile that runs k in blocks: zero before the first block, else the
+// partial sums the previous block left in `partial` ([MR][NP][16]).
 template <int MR, int NP>
-TGI_TARGET_AVX512 void TileF32(const LinearArgs& a, int64_t pair, int64_t m0) {
-  const int64_t k_size = a.k;
-  const float* w = a.widened_pair != nullptr ? a.widened_pair
-                                             : static_cast<const float*>(a.w) + pair * 32 * k_size;
-  const float* x = a.x + m0 * a.ldx;
-  const int64_t ldx = a.ldx;
-  __m512 acc[MR][NP];
+TGI_TARGET_AVX512 inline void StartBlock(__m512 (&acc)[MR][NP], const KRange& r) {
 #pragma GCC unroll 16
   for (int m = 0; m < MR; ++m) {
 #pragma GCC unroll 4
-    for (int j = 0; j < NP; ++j) acc[m][j] = _mm512_setzero_ps();
-  }
-  const Prefetch prefetch = PrefetchFor(a, m0);
-  const int64_t pair_bytes = 32 * k_size * 4;
-  for (int64_t k = 0; k < k_size; ++k) {
-    __m512 wv[NP];
-#pragma GCC unroll 4
     for (int j = 0; j < NP; ++j) {
-      const float* stream = w + (j * k_size + k) * 16;
-      PrefetchStream(stream, prefetch, pair_bytes);
-      wv[j] = _mm512_load_ps(stream);
+      acc[m][j] = r.begin == 0 ? _mm512_setzero_ps() : _mm512_load_ps(r.partial + (m * NP + j) * 16);
     }
+  }
+}
+
+// After a block: the partial sums back to `partial`, or, after the last, the epilogue.
+template <int MR, int NP>
+TGI_TARGET_AVX512 inline void EndBlock(__m512 (&acc)[MR][NP], const KRange& r, const LinearArgs& a,
+                                       int64_t pair, int64_t m0) {
+  if (r.end < a.k) {
 #pragma GCC unroll 16
     for (int m = 0; m < MR; ++m) {
-      const __m512 xb = _mm512_set1_ps(x[m * ldx + k]);
 #pragma GCC unroll 4
-      for (int j = 0; j < NP; ++j) acc[m][j] = _mm512_fmadd_ps(xb, wv[j], acc[m][j]);
+      for (int j = 0; j < NP; ++j) _mm512_store_ps(r.partial + (m * NP + j) * 16, acc[m][j]);
     }
+    return;
   }
   Finish<MR, NP>(acc, a, pair, m0);
 }
 
 template <int MR, int NP>
-TGI_TARGET_AVX512 void TileBf16Widen(const LinearArgs& a, int64_t pair, int64_t m0) {
+TGI_TARGET_AVX512 void TileF32(const LinearArgs& a, int64_t pair, int64_t m0, const KRange& r) {
+  const int64_t k_size = a.k;
+  const float* w = a.widened_pair != nullptr ? a.widened_pair
+                                             : static_cast<const float*>(a.w) + pair * 32 * k_size;
+  const float* x = TileRows(a, m0) + r.begin * MR;
+  __m512 acc[MR][NP];
+  StartBlock<MR, NP>(acc, r);
+  const int64_t ahead = PrefetchDistance(PrefetchFor(a, m0), 32 * k_size * 4);
+  for (int64_t k = r.begin; k < r.end; ++k, x += MR) {
+    __m512 wv[NP];
+#pragma GCC unroll 4
+    for (int j = 0; j < NP; ++j) {
+      const float* stream = w + (j * k_size + k) * 16;
+      _mm_prefetch(reinterpret_cast<const char*>(stream) + ahead, _MM_HINT_T1);
+      wv[j] = _mm512_load_ps(stream);
+    }
+#pragma GCC unroll 16
+    for (int m = 0; m < MR; ++m) {
+      const __m512 xb = _mm512_set1_ps(x[m]);
+#pragma GCC unroll 4
+      for (int j = 0; j < NP; ++j) acc[m][j] = _mm512_fmadd_ps(xb, wv[j], acc[m][j]);
+    }
+  }
+  EndBlock<MR, NP>(acc, r, a, pair, m0);
+}
+
+template <int MR, int NP>
+TGI_TARGET_AVX512 void TileBf16Widen(const LinearArgs& a, int64_t pair, int64_t m0,
+                                     const KRange& r) {
   const int64_t k_size = a.k;
   const uint16_t* w = static_cast<const uint16_t*>(a.w) + pair * 32 * k_size;
-  const float* x = a.x + m0 * a.ldx;
-  const int64_t ldx = a.ldx;
+  const float* x = TileRows(a, m0) + r.begin * MR;
   const __m512i high = _mm512_set1_epi32(static_cast<int32_t>(0xffff0000u));
   __m512 acc[MR][NP];
-#pragma GCC unroll 16
-  for (int m = 0; m < MR; ++m) {
-#pragma GCC unroll 4
-    for (int j = 0; j < NP; ++j) acc[m][j] = _mm512_setzero_ps();
-  }
-  const Prefetch prefetch = PrefetchFor(a, m0);
-  const int64_t pair_bytes = 32 * k_size * 2;
-  for (int64_t k = 0; k < k_size; k += 2) {
+  StartBlock<MR, NP>(acc, r);
+  const int64_t ahead = PrefetchDistance(PrefetchFor(a, m0), 32 * k_size * 2);
+  for (int64_t k = r.begin; k < r.end; k += 2, x += 2 * MR) {
 #pragma GCC unroll 4
     for (int j = 0; j < NP; ++j) {
       const uint16_t* stream = w + j * k_size * 16 + k * 16;
-      PrefetchStream(stream, prefetch, pair_bytes);
+      _mm_prefetch(reinterpret_cast<const char*>(stream) + ahead, _MM_HINT_T1);
       const __m512i pairs = _mm512_load_si512(stream);
       const __m512 even = _mm512_castsi512_ps(_mm512_slli_epi32(pairs, 16));
       const __m512 odd = _mm512_castsi512_ps(_mm512_and_si512(pairs, high));
 #pragma GCC unroll 16
       for (int m = 0; m < MR; ++m) {
-        acc[m][j] = _mm512_fmadd_ps(_mm512_set1_ps(x[m * ldx + k]), even, acc[m][j]);
-        acc[m][j] = _mm512_fmadd_ps(_mm512_set1_ps(x[m * ldx + k + 1]), odd, acc[m][j]);
+        acc[m][j] = _mm512_fmadd_ps(_mm512_set1_ps(x[m]), even, acc[m][j]);
+        acc[m][j] = _mm512_fmadd_ps(_mm512_set1_ps(x[MR + m]), odd, acc[m][j]);
       }
     }
   }
-  Finish<MR, NP>(acc, a, pair, m0);
+  EndBlock<MR, NP>(acc, r, a, pair, m0);
 }
 
 template <Kind kind, int MR, int NP>
-void Tile(const LinearArgs& a, int64_t pair, int64_t m0) {
+void Tile(const LinearArgs& a, int64_t pair, int64_t m0, const KRange& r) {
   if constexpr (kind == Kind::kF32) {
-    TileF32<MR, NP>(a, pair, m0);
+    TileF32<MR, NP>(a, pair, m0, r);
   } else {
-    TileBf16Widen<MR, NP>(a, pair, m0);
+    TileBf16Widen<MR, NP>(a, pair, m0, r);
   }
 }
 
 // A tile of `rows` (1..14) rows; NP = 4 takes rows <= 6.
 template <Kind kind, int NP>
-void DispatchRows(int64_t rows, const LinearArgs& a, int64_t pair, int64_t m0) {
-#define TGI_TILE_CASE(R)                                        \
-  case R:                                                       \
-    if constexpr (R * NP <= 28) Tile<kind, R, NP>(a, pair, m0); \
+void DispatchRows(int64_t rows, const LinearArgs& a, int64_t pair, int64_t m0,
+                  const KRange& r) {
+#define TGI_TILE_CASE(R)                                           \
+  case R:                                                          \
+    if constexpr (R * NP <= 28) Tile<kind, R, NP>(a, pair, m0, r); \
     return;
   switch (rows) {
     TGI_TILE_CASE(1)
@@ -236,46 +301,63 @@ TGI_TARGET_AVX512 void WidenPair(const LinearArgs& a, int64_t pair, float* out) 
 }
 
 template <Kind kind>
-void Pairs(const LinearArgs& a, int64_t first, int64_t last) {
+void PairsOfPackedRows(const LinearArgs& a, int64_t first, int64_t last);
+
+template <Kind kind>
+void Pairs(const LinearArgs& args, int64_t first, int64_t last) {
+  // The row tiles' copies of x, k-major, in this thread's buffer.
+  LinearArgs a = args;
+  float* packed = ThreadBuffer(1, static_cast<size_t>(a.m * a.k));
+  ForRowTiles(a.m, [&](int64_t rows, int64_t m0) { PackRows(a, rows, m0, packed); });
+  a.x_packed = packed;
+  PairsOfPackedRows<kind>(a, first, last);
+}
+
+template <Kind kind>
+void PairsOfPackedRows(const LinearArgs& a, int64_t first, int64_t last) {
   if (a.m <= kWideRows) {
     // One row tile; two panel pairs at a time keep four weight streams in flight.
+    const KRange all{0, a.k, nullptr};
     int64_t pair = first;
-    for (; pair + 2 <= last; pair += 2) DispatchRows<kind, 4>(a.m, a, pair, 0);
-    if (pair < last) DispatchRows<kind, 2>(a.m, a, pair, 0);
+    for (; pair + 2 <= last; pair += 2) DispatchRows<kind, 4>(a.m, a, pair, 0, all);
+    if (pair < last) DispatchRows<kind, 2>(a.m, a, pair, 0, all);
     return;
   }
   if (a.m <= kTileRows) {
-    for (int64_t pair = first; pair < last; ++pair) DispatchRows<kind, 2>(a.m, a, pair, 0);
+    const KRange all{0, a.k, nullptr};
+    for (int64_t pair = first; pair < last; ++pair) DispatchRows<kind, 2>(a.m, a, pair, 0, all);
     return;
   }
-  // Row tiles of at most 14, as even as possible; each pair's panels stay in L1/L2 across them.
-  // Their sizes: base + 1 for the first `extra` tiles, base for the others.
-  const int64_t tiles = (a.m + kTileRows - 1) / kTileRows;
-  const int64_t base = a.m / tiles;
-  const int64_t extra = a.m % tiles;
+  // Row tiles of at most 14, as even as possible, over k blocks: each block of a pair's panels
+  // stays in L1 across the tiles. `partial` holds every tile's sums between blocks.
+  float* partial = ThreadBuffer(2, static_cast<size_t>(a.m * 32));
   auto for_tiles = [&](auto&& run) {
-    for (int64_t t = 0, m0 = 0; t < tiles; ++t) {
-      const int64_t rows = base + (t < extra ? 1 : 0);
-      run(rows, m0);
-      m0 += rows;
+    for (int64_t k0 = 0; k0 < a.k; k0 += kKBlock) {
+      const int64_t k1 = std::min(a.k, k0 + kKBlock);
+      ForRowTiles(a.m, [&](int64_t rows, int64_t m0) {
+        run(rows, m0, KRange{k0, k1, partial + m0 * 32});
+      });
     }
   };
   if constexpr (kind != Kind::kF32) {
     // Many rows: widen each bfloat16 pair once and run the float32 tiles on it, the widening paid
     // once for all row tiles. The same FMAs in the same order as TileBf16Widen: a row's result
     // does not depend on how many rows there are.
-    float* widened = ThreadBuffer(static_cast<size_t>(32 * a.k));
+    float* widened = ThreadBuffer(0, static_cast<size_t>(32 * a.k));
     LinearArgs f32 = a;
     f32.widened_pair = widened;
     for (int64_t pair = first; pair < last; ++pair) {
       WidenPair(a, pair, widened);
-      for_tiles(
-          [&](int64_t rows, int64_t m0) { DispatchRows<Kind::kF32, 2>(rows, f32, pair, m0); });
+      for_tiles([&](int64_t rows, int64_t m0, const KRange& r) {
+        DispatchRows<Kind::kF32, 2>(rows, f32, pair, m0, r);
+      });
     }
     return;
   }
   for (int64_t pair = first; pair < last; ++pair) {
-    for_tiles([&](int64_t rows, int64_t m0) { DispatchRows<kind, 2>(rows, a, pair, m0); });
+    for_tiles([&](int64_t rows, int64_t m0, const KRange& r) {
+      DispatchRows<kind, 2>(rows, a, pair, m0, r);
+    });
   }
 }
 

@@ -23,6 +23,9 @@ struct LinearArgs {
   // Set by the bfloat16 path of many rows: the current pair, widened to float32 panels
   // ([2][K][16]), which the float32 tiles read instead of w.
   const float* widened_pair = nullptr;
+  // Set by the AVX-512 loops: x copied k-major per row tile (a tile of R rows at m0 is
+  // [K][R] at x_packed + m0 * K).
+  const float* x_packed = nullptr;
 };
 
 void LinearPairsAvx512(const LinearArgs& args, int64_t first, int64_t last);
