@@ -40,6 +40,19 @@ def stream(server, inputs, **parameters):
     return stream_events(response)
 
 
+def run_concurrently(server, cases):
+    """The generated ids of every (prompt, max_new_tokens, streaming) case, all at once."""
+    def run(case):
+        prompt, max_new, streaming = case
+        if streaming:
+            return [e["token"]["id"] for e in stream(server, prompt, max_new_tokens=max_new)]
+        body = generate(server, prompt, max_new_tokens=max_new, details=True).json()
+        return [t["id"] for t in body["details"]["tokens"]]
+
+    with ThreadPoolExecutor(max_workers=len(cases)) as pool:
+        return list(pool.map(run, cases))
+
+
 def test_oracle_cases_through_generate(server, oracle):
     for case in oracle:
         if not case["prompt"]:
@@ -134,15 +147,7 @@ def test_concurrent_mixed_requests_match_alone(server):
             body = generate(server, prompt, max_new_tokens=max_new, details=True).json()
             alone[(prompt, max_new)] = [t["id"] for t in body["details"]["tokens"]]
 
-    def run(case):
-        prompt, max_new, streaming = case
-        if streaming:
-            return [e["token"]["id"] for e in stream(server, prompt, max_new_tokens=max_new)]
-        body = generate(server, prompt, max_new_tokens=max_new, details=True).json()
-        return [t["id"] for t in body["details"]["tokens"]]
-
-    with ThreadPoolExecutor(max_workers=32) as pool:
-        results = list(pool.map(run, cases))
+    results = run_concurrently(server, cases)
     for (prompt, max_new, _), ids in zip(cases, results):
         assert ids == alone[(prompt, max_new)], (prompt, max_new)
 
@@ -253,15 +258,7 @@ def test_chunked_prefill_gives_the_same_tokens_and_prompt_logprobs(server):
                     if a["logprob"] is not None:
                         assert abs(a["logprob"] - b["logprob"]) < 1e-4
 
-        def run(case):
-            prompt, max_new, streaming = case
-            if streaming:
-                return [e["token"]["id"] for e in stream(chunked, prompt, max_new_tokens=max_new)]
-            body = generate(chunked, prompt, max_new_tokens=max_new, details=True).json()
-            return [t["id"] for t in body["details"]["tokens"]]
-
-        with ThreadPoolExecutor(max_workers=16) as pool:
-            results = list(pool.map(run, cases))
+        results = run_concurrently(chunked, cases)
         for (prompt, max_new, _), ids in zip(cases, results):
             assert ids == alone[(prompt, max_new)], (prompt, max_new)
     finally:
