@@ -148,8 +148,13 @@ absl::Status LlamaModel::LoadWeights(const SafetensorsCheckpoint& checkpoint, in
     }
     TGI_ASSIGN_OR_RETURN(lm_head_, PackedWeight::Pack(lm_head, dtype_));
     weight_bytes_ = lm_head_.bytes();
+    // Everything read so far is packed (or copied): the file's pages need not stay resident
+    // next to the packed weights, and so after every layer. Peak memory while loading stays
+    // near the packed weights instead of twice them.
+    checkpoint.ReleaseResidentPages();
     for (int64_t i = 0; i < config_.num_hidden_layers; ++i) {
       TGI_RETURN_IF_ERROR(LoadLayer(checkpoint, i, rank, world_size));
+      checkpoint.ReleaseResidentPages();
     }
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat("cannot load the llama weights: ", e.what()));

@@ -295,6 +295,15 @@ const SafetensorsEntry* SafetensorsCheckpoint::Find(std::string_view name) const
   return &files_[it->second]->entries().find(name)->second;
 }
 
+void SafetensorsFile::ReleaseResidentPages() const {
+  // A private read-only file mapping: dropped pages come back from the file unchanged.
+  if (mapping_ != nullptr) madvise(const_cast<uint8_t*>(mapping_), file_size_, MADV_DONTNEED);
+}
+
+void SafetensorsCheckpoint::ReleaseResidentPages() const {
+  for (const auto& file : files_) file->ReleaseResidentPages();
+}
+
 absl::StatusOr<at::Tensor> SafetensorsCheckpoint::Get(std::string_view name) const {
   auto it = file_of_.find(name);
   if (it == file_of_.end()) {

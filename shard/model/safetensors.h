@@ -48,6 +48,11 @@ class SafetensorsFile : public std::enable_shared_from_this<SafetensorsFile> {
   // (U16, U32, U64, F8_*).
   absl::StatusOr<at::Tensor> Get(std::string_view name) const;
 
+  // Drops the mapping's resident pages from this process (MADV_DONTNEED; the page cache keeps
+  // them, and a later read maps them again): a loader that has copied what it read calls it so
+  // that the file does not count a second time in its memory.
+  void ReleaseResidentPages() const;
+
  private:
   struct Private {};
 
@@ -73,6 +78,8 @@ class SafetensorsCheckpoint {
   // The entry of `name` (for shape checks before loading); nullptr if absent.
   const SafetensorsEntry* Find(std::string_view name) const;
   std::vector<std::string> Names() const;
+  // ReleaseResidentPages of every file.
+  void ReleaseResidentPages() const;
 
  private:
   std::vector<std::shared_ptr<const SafetensorsFile>> files_;

@@ -110,6 +110,31 @@ TEST_F(SafetensorsTest, ReadsEveryDtypeZeroCopy) {
   EXPECT_TRUE(at::equal(a, f32));
 }
 
+// Resident file-backed memory of this process (RssFile of /proc/self/status), in kB.
+int64_t RssFileKb() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("RssFile:", 0) == 0) return std::stoll(line.substr(8));
+  }
+  return -1;
+}
+
+TEST_F(SafetensorsTest, ReleasedPagesLeaveTheProcessAndReadBackTheSame) {
+  at::Tensor big = at::arange(16 << 20, at::kFloat);  // 64 MiB
+  std::filesystem::path path = Write("big.safetensors", Serialize({{"w", "F32", {16 << 20},
+                                                                    Bytes(big)}}));
+  absl::StatusOr<std::shared_ptr<const SafetensorsFile>> file = SafetensorsFile::Open(path);
+  ASSERT_TRUE(file.ok()) << file.status();
+  at::Tensor w = *(*file)->Get("w");
+  EXPECT_TRUE(at::equal(w, big));  // every page of the mapping read: resident
+  const int64_t touched = RssFileKb();
+  (*file)->ReleaseResidentPages();
+  const int64_t released = RssFileKb();
+  EXPECT_LT(released, touched - 48 * 1024) << "64 MiB of mapped pages should have left";
+  EXPECT_TRUE(at::equal(w, big));  // and come back from the file unchanged
+}
+
 TEST_F(SafetensorsTest, TooShort) { ExpectError("abc", "too short"); }
 
 TEST_F(SafetensorsTest, HeaderLengthPastEndOfFile) {
