@@ -19,6 +19,7 @@
 #include "launcher/hub_paths.h"
 #include "launcher/limits.h"
 #include "launcher/lmi.h"
+#include "common/executables.h"
 #include "launcher/locate.h"
 #include "launcher/options.h"
 #include "launcher/plan.h"
@@ -78,7 +79,7 @@ void LogRuntimeEnvironment() {
                    "\nDocker label: ", common::GetEnvString("DOCKER_LABEL", "N/A"),
                    "\nCPUs: ", std::thread::hardware_concurrency());
   for (const char* tool : {"nvidia-smi", "hl-smi"}) {
-    std::optional<std::string> path = FindInPath(tool);
+    std::optional<std::string> path = common::FindInPath(tool);
     text += absl::StrCat("\n", tool, ":\n", path ? CommandOutput(*path + " 2>&1") : "N/A");
   }
   spdlog::info("{}", text);
@@ -205,9 +206,9 @@ int Main(int argc, char** argv) {
 
   const Device device = DetectDevice();
   absl::StatusOr<std::string> shard_binary =
-      FindChildBinary("text-generation-shard", "TGI_SHARD_BIN", "shard");
+      common::FindChildBinary("text-generation-shard", "TGI_SHARD_BIN", "shard");
   absl::StatusOr<std::string> router_binary =
-      FindChildBinary("text-generation-router", "TGI_ROUTER_BIN", "router");
+      common::FindChildBinary("text-generation-router", "TGI_ROUTER_BIN", "router");
   std::vector<std::string> environment;
   for (char** entry = environ; *entry != nullptr; ++entry) environment.emplace_back(*entry);
   LaunchPlan plan = BuildPlan(

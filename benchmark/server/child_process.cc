@@ -13,8 +13,6 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
-#include "common/env.h"
 
 extern char** environ;
 
@@ -24,10 +22,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool IsExecutable(const fs::path& path) {
-  std::error_code error;
-  return fs::is_regular_file(path, error) && access(path.c_str(), X_OK) == 0;
-}
 
 std::vector<std::string> MergedEnvironment(const std::vector<std::string>& extra) {
   std::map<std::string, std::string> merged;
@@ -125,28 +119,6 @@ std::string ChildProcess::LogTail(size_t lines) const {
   std::string out;
   for (const std::string& line : tail) absl::StrAppend(&out, line, "\n");
   return out;
-}
-
-absl::StatusOr<std::string> FindProjectBinary(const std::string& name, const char* override_env,
-                                              const std::string& build_subdir) {
-  if (std::optional<std::string> path = common::GetEnv(override_env); path && !path->empty()) {
-    if (!IsExecutable(*path)) {
-      return absl::NotFoundError(absl::StrCat(override_env, "=", *path, " is not executable"));
-    }
-    return *path;
-  }
-  std::error_code error;
-  const fs::path here = fs::read_symlink("/proc/self/exe", error).parent_path();
-  for (const fs::path& candidate : {here / name, here.parent_path() / build_subdir / name}) {
-    if (IsExecutable(candidate)) return candidate.string();
-  }
-  const std::string path = common::GetEnvString("PATH", "/usr/local/bin:/usr/bin:/bin");
-  for (absl::string_view dir : absl::StrSplit(path, ':', absl::SkipEmpty())) {
-    const fs::path candidate = fs::path(std::string(dir)) / name;
-    if (IsExecutable(candidate)) return candidate.string();
-  }
-  return absl::NotFoundError(absl::StrCat(name, " not found next to this binary, in ../",
-                                          build_subdir, " or $PATH; set ", override_env));
 }
 
 absl::StatusOr<MemoryUse> ProcessMemory(pid_t pid) {

@@ -49,11 +49,6 @@ class ChildProcess {
   std::optional<int> exit_code_;
 };
 
-// The executable `name`: $`override_env`, then next to this binary, then
-// <this binary's dir>/../<build_subdir>/ (the build tree), then $PATH.
-absl::StatusOr<std::string> FindProjectBinary(const std::string& name, const char* override_env,
-                                              const std::string& build_subdir);
-
 struct MemoryUse {
   uint64_t rss_bytes = 0;       // VmRSS
   uint64_t peak_rss_bytes = 0;  // VmHWM

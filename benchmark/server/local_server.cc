@@ -10,6 +10,7 @@
 #include "benchmark/models/random_llama.h"
 #include "benchmark/shard_bench/shard_client.h"
 #include "common/env.h"
+#include "common/executables.h"
 #include "spdlog/spdlog.h"
 
 #ifndef TGI_BENCHMARK_SOURCE_TOKENIZER_DIR
@@ -162,7 +163,7 @@ ServerFacts FactsOf(const LocalServer& server, const std::string& binary,
 
 absl::StatusOr<std::unique_ptr<LocalServer>> StartShard(const StartOptions& options) {
   absl::StatusOr<std::string> binary =
-      FindProjectBinary("text-generation-shard", "TGI_SHARD_BIN", "shard");
+      common::FindChildBinary("text-generation-shard", "TGI_SHARD_BIN", "shard");
   if (!binary.ok()) return binary.status();
   auto server = std::make_unique<LocalServer>();
   absl::StatusOr<std::unique_ptr<TempDir>> dir = TempDir::Create("tgi-benchmark-");
@@ -191,7 +192,7 @@ absl::StatusOr<std::unique_ptr<LocalServer>> StartShard(const StartOptions& opti
 
 absl::StatusOr<std::unique_ptr<LocalServer>> StartLauncher(const StartOptions& options) {
   absl::StatusOr<std::string> binary =
-      FindProjectBinary("text-generation-launcher", "TGI_LAUNCHER_BIN", "launcher");
+      common::FindChildBinary("text-generation-launcher", "TGI_LAUNCHER_BIN", "launcher");
   if (!binary.ok()) return binary.status();
   absl::StatusOr<int> port = FreePort();
   if (!port.ok()) return port.status();
