@@ -46,18 +46,28 @@ int AffinityCpuCount() { return static_cast<int>(AffinityCpus().size()); }
 
 namespace {
 
-// Binds every thread of ATen's pool to one CPU: thread i (i = 0 is the caller) to cpus[i].
+// Binds every thread of ATen's pool to one CPU: thread i (i = 0 is the caller) to cpus[i]. True
+// only when `threads` distinct threads each bound themselves (a parallel_for that ran serially,
+// on one thread, binds nothing usable and says so).
 bool PinPool(const std::vector<int>& cpus, int threads) {
-  std::atomic<int> pinned{0};
+  std::vector<pthread_t> bound(static_cast<size_t>(threads));
+  std::vector<char> ok(static_cast<size_t>(threads), 0);
   at::parallel_for(0, threads, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
-      cpu_set_t set;
-      CPU_ZERO(&set);
-      CPU_SET(cpus[static_cast<size_t>(i) % cpus.size()], &set);
-      if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set) == 0) pinned.fetch_add(1);
-    }
+    if (end - begin != 1) return;  // one thread ran several slots: not a pool
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpus[static_cast<size_t>(begin) % cpus.size()], &set);
+    bound[static_cast<size_t>(begin)] = pthread_self();
+    ok[static_cast<size_t>(begin)] =
+        pthread_setaffinity_np(pthread_self(), sizeof(set), &set) == 0 ? 1 : 0;
   });
-  return pinned.load() == threads;
+  for (int i = 0; i < threads; ++i) {
+    if (!ok[static_cast<size_t>(i)]) return false;
+    for (int j = 0; j < i; ++j) {
+      if (pthread_equal(bound[static_cast<size_t>(i)], bound[static_cast<size_t>(j)])) return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace
