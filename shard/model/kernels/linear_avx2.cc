@@ -80,7 +80,7 @@ TGI_TARGET_AVX2 void TileF32(const LinearArgs& a, const float* w, int64_t pair, 
     __m256 wv[NP][2];
 #pragma GCC unroll 4
     for (int j = 0; j < NP; ++j) {
-      const float* stream = w + (j * k_size + k) * 16;
+      const float* stream = w + F32PanelOffset(k_size, j, k);
       if (prefetch)
         _mm_prefetch(reinterpret_cast<const char*>(stream) + kPrefetchBytes, _MM_HINT_T0);
       wv[j][0] = _mm256_load_ps(stream);
@@ -113,7 +113,7 @@ TGI_TARGET_AVX2 void TileBf16(const LinearArgs& a, int64_t pair, int64_t m0) {
   for (int64_t k = 0; k < k_size; k += 2) {
 #pragma GCC unroll 4
     for (int j = 0; j < NP; ++j) {
-      const uint16_t* stream = w + j * k_size * 16 + k * 16;
+      const uint16_t* stream = w + Bf16PanelOffset(k_size, j, k);
       if (m0 == 0)
         _mm_prefetch(reinterpret_cast<const char*>(stream) + kPrefetchBytes, _MM_HINT_T0);
       for (int h = 0; h < 2; ++h) {
@@ -133,19 +133,20 @@ TGI_TARGET_AVX2 void TileBf16(const LinearArgs& a, int64_t pair, int64_t m0) {
   Finish<MR, NP>(acc, a, pair, m0);
 }
 
-// The pair widened to float32 panels [2][K][16] in `out`.
+// The pair widened to a float32 pair [K][2][16] in `out`.
 TGI_TARGET_AVX2 void WidenPair(const LinearArgs& a, int64_t pair, float* out) {
   const int64_t k_size = a.k;
   const uint16_t* w = static_cast<const uint16_t*>(a.w) + pair * 32 * k_size;
   const __m256i high = _mm256_set1_epi32(static_cast<int32_t>(0xffff0000u));
   for (int64_t j = 0; j < 2; ++j) {
     for (int64_t k = 0; k < k_size; k += 2) {
-      const uint16_t* stream = w + j * k_size * 16 + k * 16;
-      float* dst = out + (j * k_size + k) * 16;
+      const uint16_t* stream = w + Bf16PanelOffset(k_size, j, k);
+      float* even_k = out + F32PanelOffset(k_size, j, k);
+      float* odd_k = out + F32PanelOffset(k_size, j, k + 1);
       for (int h = 0; h < 2; ++h) {
         const __m256i pairs = _mm256_load_si256(reinterpret_cast<const __m256i*>(stream + 16 * h));
-        _mm256_store_ps(dst + 8 * h, _mm256_castsi256_ps(_mm256_slli_epi32(pairs, 16)));
-        _mm256_store_ps(dst + 16 + 8 * h, _mm256_castsi256_ps(_mm256_and_si256(pairs, high)));
+        _mm256_store_ps(even_k + 8 * h, _mm256_castsi256_ps(_mm256_slli_epi32(pairs, 16)));
+        _mm256_store_ps(odd_k + 8 * h, _mm256_castsi256_ps(_mm256_and_si256(pairs, high)));
       }
     }
   }

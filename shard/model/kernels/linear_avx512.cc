@@ -201,7 +201,7 @@ TGI_TARGET_AVX512 void TileF32(const LinearArgs& a, int64_t pair, int64_t m0, co
     __m512 wv[NP];
 #pragma GCC unroll 4
     for (int j = 0; j < NP; ++j) {
-      const float* stream = w + (j * k_size + k) * 16;
+      const float* stream = w + F32PanelOffset(k_size, j, k);
       _mm_prefetch(reinterpret_cast<const char*>(stream) + ahead, _MM_HINT_T1);
       wv[j] = _mm512_load_ps(stream);
     }
@@ -228,7 +228,7 @@ TGI_TARGET_AVX512 void TileBf16Widen(const LinearArgs& a, int64_t pair, int64_t 
   for (int64_t k = r.begin; k < r.end; k += 2, x += 2 * MR) {
 #pragma GCC unroll 4
     for (int j = 0; j < NP; ++j) {
-      const uint16_t* stream = w + j * k_size * 16 + k * 16;
+      const uint16_t* stream = w + Bf16PanelOffset(k_size, j, k);
       _mm_prefetch(reinterpret_cast<const char*>(stream) + ahead, _MM_HINT_T1);
       const __m512i pairs = _mm512_load_si512(stream);
       const __m512 even = _mm512_castsi512_ps(_mm512_slli_epi32(pairs, 16));
@@ -281,7 +281,7 @@ void DispatchRows(int64_t rows, const LinearArgs& a, int64_t pair, int64_t m0,
 #undef TGI_TILE_CASE
 }
 
-// bfloat16 pair `pair` of `a` widened to float32 panels [2][K][16] in `out` (and the next pair
+// bfloat16 pair `pair` of `a` widened to a float32 pair [K][2][16] in `out` (and the next pair
 // prefetched into L2).
 TGI_TARGET_AVX512 void WidenPair(const LinearArgs& a, int64_t pair, float* out) {
   const int64_t k_size = a.k;
@@ -289,13 +289,14 @@ TGI_TARGET_AVX512 void WidenPair(const LinearArgs& a, int64_t pair, float* out) 
   const __m512i high = _mm512_set1_epi32(static_cast<int32_t>(0xffff0000u));
   for (int64_t j = 0; j < 2; ++j) {
     for (int64_t k = 0; k < k_size; k += 2) {
-      const uint16_t* stream = w + j * k_size * 16 + k * 16;
+      const uint16_t* stream = w + Bf16PanelOffset(k_size, j, k);
       _mm_prefetch(reinterpret_cast<const char*>(stream) + 32 * k_size * 2, _MM_HINT_T1);
       const __m512i pairs = _mm512_load_si512(stream);
-      float* dst = out + (j * k_size + k) * 16;
       // Lane l holds (W[l, k], W[l, k + 1]): even k in the low half, odd k in the high half.
-      _mm512_store_ps(dst, _mm512_castsi512_ps(_mm512_slli_epi32(pairs, 16)));
-      _mm512_store_ps(dst + 16, _mm512_castsi512_ps(_mm512_and_si512(pairs, high)));
+      _mm512_store_ps(out + F32PanelOffset(k_size, j, k),
+                      _mm512_castsi512_ps(_mm512_slli_epi32(pairs, 16)));
+      _mm512_store_ps(out + F32PanelOffset(k_size, j, k + 1),
+                      _mm512_castsi512_ps(_mm512_and_si512(pairs, high)));
     }
   }
 }

@@ -47,16 +47,16 @@ TGI_GENERIC_CLONES void PairTile(const LinearArgs& a, int64_t pair, int64_t m0, 
   for (int64_t k = 0; k < k_size; ++k) {
     if (a.bf16_weights) {
       const uint16_t* w = static_cast<const uint16_t*>(a.w) + pair * 32 * k_size;
-      const int64_t pair_base = (k / 2) * 32 + (k % 2);
+      const int64_t even = k - k % 2;
       for (int j = 0; j < 16; ++j) {
-        weights[j] = Bf16ToFloat(w[pair_base + 2 * j]);
-        weights[16 + j] = Bf16ToFloat(w[k_size * 16 + pair_base + 2 * j]);
+        weights[j] = Bf16ToFloat(w[Bf16PanelOffset(k_size, 0, even) + 2 * j + k % 2]);
+        weights[16 + j] = Bf16ToFloat(w[Bf16PanelOffset(k_size, 1, even) + 2 * j + k % 2]);
       }
     } else {
       const float* w = static_cast<const float*>(a.w) + pair * 32 * k_size;
       for (int j = 0; j < 16; ++j) {
-        weights[j] = w[k * 16 + j];
-        weights[16 + j] = w[(k_size + k) * 16 + j];
+        weights[j] = w[F32PanelOffset(k_size, 0, k) + j];
+        weights[16 + j] = w[F32PanelOffset(k_size, 1, k) + j];
       }
     }
     for (int m = 0; m < rows; ++m) {

@@ -8,6 +8,16 @@
 
 namespace tgi::shard::kernels::internal {
 
+// Where panel j's 16 lanes at k sit, in elements from the start of a tile's first pair: a pair's
+// two panels are interleaved per k (float32: [K][2][16]; bfloat16, k even: [K / 2][2][16][2]),
+// so that one pair is one sequential stream. j counts panels from the tile's first pair.
+constexpr int64_t F32PanelOffset(int64_t k_size, int64_t j, int64_t k) {
+  return (j / 2) * 32 * k_size + k * 32 + (j % 2) * 16;
+}
+constexpr int64_t Bf16PanelOffset(int64_t k_size, int64_t j, int64_t k) {
+  return (j / 2) * 32 * k_size + k * 32 + (j % 2) * 32;
+}
+
 struct LinearArgs {
   const float* x;  // [m, K] float32, row stride ldx
   int64_t m;
@@ -20,8 +30,8 @@ struct LinearArgs {
   int64_t ldo;
   Epilogue epilogue;
   bool bf16_weights;
-  // Set by the bfloat16 path of many rows: the current pair, widened to float32 panels
-  // ([2][K][16]), which the float32 tiles read instead of w.
+  // Set by the bfloat16 path of many rows: the current pair, widened to a float32 pair
+  // ([K][2][16]), which the float32 tiles read instead of w.
   const float* widened_pair = nullptr;
   // Set by the AVX-512 loops: x copied k-major per row tile (a tile of R rows at m0 is
   // [K][R] at x_packed + m0 * K).

@@ -117,16 +117,21 @@ absl::StatusOr<PackedWeight> PackedWeight::PackGateUp(const at::Tensor& gate, co
 void PackedWeight::PutRow(int64_t slot, const at::Tensor& row) {
   const int64_t panel = slot / kPanelWidth;
   const int64_t lane = slot % kPanelWidth;
+  // Element k of this row sits at k * 32 (float32) or at (k / 2) * 64 + k % 2 (bfloat16) from
+  // `dst`, its lane of its panel in the pair (see internal::F32PanelOffset).
+  const int64_t pair_start = (panel / 2) * 2 * kPanelWidth * k_;
   if (dtype_ == at::kFloat) {
     const float* src = row.data_ptr<float>();
-    float* dst = static_cast<float*>(buffer_.data()) + panel * k_ * kPanelWidth + lane;
-    for (int64_t k = 0; k < k_; ++k) dst[k * kPanelWidth] = src[k];
+    float* dst = static_cast<float*>(buffer_.data()) + pair_start +
+                 internal::F32PanelOffset(k_, panel % 2, 0) + lane;
+    for (int64_t k = 0; k < k_; ++k) dst[k * 2 * kPanelWidth] = src[k];
   } else {
     const auto* src = reinterpret_cast<const uint16_t*>(row.data_ptr<at::BFloat16>());
-    uint16_t* dst = static_cast<uint16_t*>(buffer_.data()) + panel * k_ * kPanelWidth + 2 * lane;
+    uint16_t* dst = static_cast<uint16_t*>(buffer_.data()) + pair_start +
+                    internal::Bf16PanelOffset(k_, panel % 2, 0) + 2 * lane;
     for (int64_t k = 0; k < k_; k += 2) {
-      dst[k * kPanelWidth] = src[k];
-      dst[k * kPanelWidth + 1] = src[k + 1];
+      dst[k * 2 * kPanelWidth] = src[k];
+      dst[k * 2 * kPanelWidth + 1] = src[k + 1];
     }
   }
 }
@@ -134,15 +139,17 @@ void PackedWeight::PutRow(int64_t slot, const at::Tensor& row) {
 void PackedWeight::Row(int64_t n, float* out) const {
   const int64_t panel = n / kPanelWidth;
   const int64_t lane = n % kPanelWidth;
+  const int64_t pair_start = (panel / 2) * 2 * kPanelWidth * k_;
   if (dtype_ == at::kFloat) {
-    const float* src = static_cast<const float*>(buffer_.data()) + panel * k_ * kPanelWidth + lane;
-    for (int64_t k = 0; k < k_; ++k) out[k] = src[k * kPanelWidth];
+    const float* src = static_cast<const float*>(buffer_.data()) + pair_start +
+                       internal::F32PanelOffset(k_, panel % 2, 0) + lane;
+    for (int64_t k = 0; k < k_; ++k) out[k] = src[k * 2 * kPanelWidth];
   } else {
-    const uint16_t* src =
-        static_cast<const uint16_t*>(buffer_.data()) + panel * k_ * kPanelWidth + 2 * lane;
+    const uint16_t* src = static_cast<const uint16_t*>(buffer_.data()) + pair_start +
+                          internal::Bf16PanelOffset(k_, panel % 2, 0) + 2 * lane;
     for (int64_t k = 0; k < k_; k += 2) {
-      out[k] = Bf16ToFloat(src[k * kPanelWidth]);
-      out[k + 1] = Bf16ToFloat(src[k * kPanelWidth + 1]);
+      out[k] = Bf16ToFloat(src[k * 2 * kPanelWidth]);
+      out[k + 1] = Bf16ToFloat(src[k * 2 * kPanelWidth + 1]);
     }
   }
 }

@@ -1,8 +1,8 @@
 // Linear layers on weights packed once for the CPU kernels. A PackedWeight holds W [N, K] as
-// panels of 16 output features, k-major inside a panel (float32: [panels][K][16]; bfloat16:
-// [panels][K / 2][16][2], k pairs widened by a shift or a mask), so one pass streams every weight
-// byte once for all M rows of a small batch, and the same layout feeds the register-blocked
-// tiles of prefill.
+// panels of 16 output features, in pairs of panels interleaved k-major (float32:
+// [pairs][K][2][16]; bfloat16: [pairs][K / 2][2][16][2], k pairs widened by a shift or a mask),
+// so one pass streams every weight byte once, one sequential stream per pair, for all M rows of a
+// small batch, and the same layout feeds the register-blocked tiles of prefill.
 // Linear runs on ATen's thread pool, split over panels; each output element is one thread's
 // single accumulation over k in order, so a row's result never depends on M or its companions.
 #pragma once
