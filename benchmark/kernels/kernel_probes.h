@@ -11,5 +11,9 @@ namespace tgi::bench {
 double MeasureTorchBf16Gemm(int64_t n, int repeats);
 // Best of `repeats` packed Linear calls [m, k] x [n, k]^T in FLOP/s; bf16 weights if `bf16`.
 double MeasurePackedGemm(int64_t m, int64_t n, int64_t k, bool bf16, int repeats);
+// The same with every call on weights that are not in any cache (a cycle through copies that
+// exceed the last-level cache, one call each, as a decode step reads its layers): best of
+// `repeats` cycles, in FLOP/s.
+double MeasureColdPackedGemm(int64_t m, int64_t n, int64_t k, bool bf16, int repeats);
 
 }  // namespace tgi::bench

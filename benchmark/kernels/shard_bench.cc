@@ -105,7 +105,7 @@ int Run(const Flags& flags) {
       for (int64_t rows : flags.rows) {
         for (const auto& shape : shapes) {
           const bool bf16 = flags.dtype == "bfloat16";
-          const double flops = MeasurePackedGemm(rows, shape.n, shape.k, bf16, 5);
+          const double flops = MeasureColdPackedGemm(rows, shape.n, shape.k, bf16, 3);
           const double bytes = static_cast<double>(shape.n * shape.k) * (bf16 ? 2 : 4);
           std::printf("linear %-8s %3lld x %5lld x %5lld: %6.1f GFLOP/s, %5.1f GB/s of weights\n",
                       shape.name, static_cast<long long>(rows), static_cast<long long>(shape.n),

@@ -12,8 +12,10 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 #include <thread>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 
 namespace tgi::benchmark::roofline {
@@ -150,12 +152,18 @@ SgemmResult MeasureSgemm(const SgemmOptions& options) {
 
 void ReexecIfOpenBlasMisdetects(char** argv) {
   if (std::getenv("OPENBLAS_CORETYPE") != nullptr) return;
-  if (std::string_view(openblas_get_corename()) != "Prescott") return;
-  const char* core = __builtin_cpu_supports("avx512f") ? "SkylakeX"
-                     : __builtin_cpu_supports("avx2")  ? "Haswell"
-                                                       : nullptr;
-  if (core == nullptr) return;
-  setenv("OPENBLAS_CORETYPE", core, 1);
+  const std::string core = absl::AsciiStrToLower(openblas_get_corename());
+  const bool avx512_kernels = core == "skylakex" || core == "cooperlake" ||
+                              core == "sapphirerapids";
+  const bool avx2_kernels = avx512_kernels || core == "haswell" || core == "zen";
+  const char* wanted = nullptr;
+  if (__builtin_cpu_supports("avx512f") && !avx512_kernels) {
+    wanted = "SkylakeX";
+  } else if (__builtin_cpu_supports("avx2") && !avx2_kernels) {
+    wanted = "Haswell";
+  }
+  if (wanted == nullptr) return;
+  setenv("OPENBLAS_CORETYPE", wanted, 1);
   execv("/proc/self/exe", argv);
 }
 

@@ -49,10 +49,12 @@ struct SgemmResult {
 
 SgemmResult MeasureSgemm(const SgemmOptions& options);
 
-// Debian's OpenBLAS (DYNAMIC_ARCH 0.3.21) does not know recent Xeons and falls back to its SSE3
-// "Prescott" kernels, a fifth of the machine's sgemm peak. Called first thing in main(): when
-// OPENBLAS_CORETYPE is unset and OpenBLAS chose Prescott on a CPU with AVX-512 (AVX2), re-executes
-// the program with OPENBLAS_CORETYPE=SkylakeX (Haswell), which OpenBLAS only reads at load time.
+// Debian's OpenBLAS (DYNAMIC_ARCH 0.3.21) does not know recent CPUs: on recent Xeons it falls back
+// to its SSE3 "Prescott" kernels (a fifth of the sgemm peak), on AVX-512 EPYCs (Zen 4, Zen 5) to
+// its AVX2 "Zen"/"Haswell" kernels (about half). Either way the sgemm roofline would be the
+// library's, not the machine's. Called first thing in main(): when OPENBLAS_CORETYPE is unset and
+// OpenBLAS's kernels are narrower than the CPU's widest vectors, re-executes the program with
+// OPENBLAS_CORETYPE=SkylakeX (AVX-512) or Haswell (AVX2), which OpenBLAS reads only at load time.
 // Returns when nothing needs to change or the re-exec failed.
 void ReexecIfOpenBlasMisdetects(char** argv);
 
