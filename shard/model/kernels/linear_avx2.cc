@@ -186,9 +186,7 @@ void Tile(const LinearArgs& a, const float* widened, int64_t rows, int64_t pair,
   }
 }
 
-}  // namespace
-
-void LinearPairsAvx2(const LinearArgs& a, int64_t first, int64_t last) {
+void PairRange(const LinearArgs& a, int64_t first, int64_t last) {
   if (a.m == 1) {
     int64_t pair = first;
     for (; pair + 2 <= last; pair += 2) Tile<4>(a, nullptr, 1, pair, 0);
@@ -203,6 +201,14 @@ void LinearPairsAvx2(const LinearArgs& a, int64_t first, int64_t last) {
       Tile<2>(a, widened, std::min(kMaxTileRows, a.m - m0), pair, m0);
     }
   }
+}
+
+}  // namespace
+
+void LinearPairsAvx2(const LinearArgs& a, PairQueue& pairs) {
+  int64_t first = 0;
+  int64_t last = 0;
+  while (pairs.Next(first, last)) PairRange(a, first, last);
 }
 
 }  // namespace tgi::shard::kernels::internal

@@ -305,13 +305,15 @@ template <Kind kind>
 void PairsOfPackedRows(const LinearArgs& a, int64_t first, int64_t last);
 
 template <Kind kind>
-void Pairs(const LinearArgs& args, int64_t first, int64_t last) {
-  // The row tiles' copies of x, k-major, in this thread's buffer.
+void Pairs(const LinearArgs& args, PairQueue& pairs) {
+  // The row tiles' copies of x, k-major, in this thread's buffer, once for all its chunks.
   LinearArgs a = args;
   float* packed = ThreadBuffer(1, static_cast<size_t>(a.m * a.k));
   ForRowTiles(a.m, [&](int64_t rows, int64_t m0) { PackRows(a, rows, m0, packed); });
   a.x_packed = packed;
-  PairsOfPackedRows<kind>(a, first, last);
+  int64_t first = 0;
+  int64_t last = 0;
+  while (pairs.Next(first, last)) PairsOfPackedRows<kind>(a, first, last);
 }
 
 template <Kind kind>
@@ -364,11 +366,11 @@ void PairsOfPackedRows(const LinearArgs& a, int64_t first, int64_t last) {
 
 }  // namespace
 
-void LinearPairsAvx512(const LinearArgs& args, int64_t first, int64_t last) {
+void LinearPairsAvx512(const LinearArgs& args, PairQueue& pairs) {
   if (!args.bf16_weights) {
-    Pairs<Kind::kF32>(args, first, last);
+    Pairs<Kind::kF32>(args, pairs);
   } else {
-    Pairs<Kind::kBf16Widen>(args, first, last);
+    Pairs<Kind::kBf16Widen>(args, pairs);
   }
 }
 

@@ -69,10 +69,14 @@ TGI_GENERIC_CLONES void PairTile(const LinearArgs& a, int64_t pair, int64_t m0, 
 
 }  // namespace
 
-void LinearPairsGeneric(const LinearArgs& args, int64_t first, int64_t last) {
-  for (int64_t pair = first; pair < last; ++pair) {
-    for (int64_t m0 = 0; m0 < args.m; m0 += kMaxRows) {
-      PairTile(args, pair, m0, static_cast<int>(std::min<int64_t>(kMaxRows, args.m - m0)));
+void LinearPairsGeneric(const LinearArgs& args, PairQueue& pairs) {
+  int64_t first = 0;
+  int64_t last = 0;
+  while (pairs.Next(first, last)) {
+    for (int64_t pair = first; pair < last; ++pair) {
+      for (int64_t m0 = 0; m0 < args.m; m0 += kMaxRows) {
+        PairTile(args, pair, m0, static_cast<int>(std::min<int64_t>(kMaxRows, args.m - m0)));
+      }
     }
   }
 }

@@ -1,7 +1,8 @@
-// Internal to packed_linear: the per-ISA loops over a range of panel pairs. Each computes, for
-// all m rows, the outputs of panel pairs [first, last) of a PackedWeight.
+// Internal to packed_linear: the per-ISA loops over panel pairs. Each computes, for all m rows, the
+// outputs of the panel pairs of a PackedWeight that it takes from a PairQueue.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 
 #include "shard/model/kernels/packed_linear.h"
@@ -38,8 +39,29 @@ struct LinearArgs {
   const float* x_packed = nullptr;
 };
 
-void LinearPairsAvx512(const LinearArgs& args, int64_t first, int64_t last);
-void LinearPairsAvx2(const LinearArgs& args, int64_t first, int64_t last);
-void LinearPairsGeneric(const LinearArgs& args, int64_t first, int64_t last);
+// The panel pairs of one Linear call, handed out in chunks to whichever thread asks next: a thread
+// the machine slows down takes fewer chunks instead of holding the others at the barrier that
+// ends the call. Which thread computes a pair changes nothing in its outputs.
+class PairQueue {
+ public:
+  PairQueue(int64_t first, int64_t last, int64_t chunk) : next_(first), last_(last), chunk_(chunk) {}
+  // The next chunk [first, last); false when none is left. Thread-safe.
+  bool Next(int64_t& first, int64_t& last) {
+    first = next_.fetch_add(chunk_, std::memory_order_relaxed);
+    if (first >= last_) return false;
+    last = first + chunk_ < last_ ? first + chunk_ : last_;
+    return true;
+  }
+
+ private:
+  std::atomic<int64_t> next_;
+  int64_t last_;
+  int64_t chunk_;
+};
+
+// Each computes the pairs it takes from `pairs` until none is left.
+void LinearPairsAvx512(const LinearArgs& args, PairQueue& pairs);
+void LinearPairsAvx2(const LinearArgs& args, PairQueue& pairs);
+void LinearPairsGeneric(const LinearArgs& args, PairQueue& pairs);
 
 }  // namespace tgi::shard::kernels::internal

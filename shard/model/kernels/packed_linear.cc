@@ -18,6 +18,8 @@ namespace {
 
 // Below this many multiply-adds a Linear runs on the calling thread: waking the pool costs more.
 constexpr int64_t kSerialMacs = 1 << 16;
+// A Linear's pairs go out in about this many chunks per thread (see internal::PairQueue).
+constexpr int64_t kChunksPerThread = 8;
 
 int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -174,21 +176,27 @@ void Linear(const float* x, int64_t m, int64_t ldx, const PackedWeight& w, float
                                   .epilogue = epilogue,
                                   .bf16_weights = bf16};
   const int64_t pairs = w.panels() / 2;
-  auto run = [&](int64_t first, int64_t last) {
+  auto run = [&](internal::PairQueue& queue) {
     if (isa >= Isa::kAvx512) {
-      internal::LinearPairsAvx512(args, first, last);
+      internal::LinearPairsAvx512(args, queue);
     } else if (isa == Isa::kAvx2) {
-      internal::LinearPairsAvx2(args, first, last);
+      internal::LinearPairsAvx2(args, queue);
     } else {
-      internal::LinearPairsGeneric(args, first, last);
+      internal::LinearPairsGeneric(args, queue);
     }
   };
   const int64_t macs = m * pairs * 2 * kPanelWidth * k;
-  if (macs < kSerialMacs) {
-    run(0, pairs);
-  } else {
-    at::parallel_for(0, pairs, 1, run);
+  const int64_t threads = at::get_num_threads();
+  if (macs < kSerialMacs || threads == 1 || pairs < 2) {
+    internal::PairQueue all(0, pairs, pairs);
+    run(all);
+    return;
   }
+  // Chunks of an even number of pairs (the small-batch tiles take two at a time), about
+  // kChunksPerThread per thread.
+  const int64_t chunk = std::max<int64_t>(2, CeilDiv(pairs, threads * kChunksPerThread) & ~int64_t{1});
+  internal::PairQueue queue(0, pairs, chunk);
+  at::parallel_for(0, threads, 1, [&](int64_t, int64_t) { run(queue); });
 }
 
 }  // namespace tgi::shard::kernels
