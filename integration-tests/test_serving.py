@@ -219,14 +219,3 @@ def test_hub_model_id_downloads_from_a_local_hub_and_serves(tmp_path, oracle):
     assert "Bearer hf_secret" in seen_tokens
     snapshot = cache / "models--org--tiny" / "snapshots" / ("a" * 40)
     assert (snapshot / "model.safetensors").read_bytes() == files["model.safetensors"]
-
-
-def test_two_shards_are_refused_clearly_until_tensor_parallelism(tmp_path):
-    result = subprocess.run([LAUNCHER_BIN, "--num-shard", "2", "--shard-uds-path",
-                             str(tmp_path / "shard"), "--port", "0"],
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode != 0
-    output = result.stdout + result.stderr
-    assert "tensor parallelism is not supported yet" in output
-    assert "Error: ShardCannotStart" in output
-    assert not list(tmp_path.glob("shard-*"))

@@ -22,6 +22,7 @@
 #include "common/stop_signal.h"
 #include "common/tokenizer/tokenizer.h"
 #include "shard/batch/engine.h"
+#include "shard/dist/communicator.h"
 #include "shard/model/llama.h"
 #include "shard/model/threads.h"
 #include "shard/service/model_thread.h"
@@ -42,6 +43,8 @@ std::string DtypeName(at::ScalarType dtype) {
 // Loads the tokenizer and the model and builds the engine, on the model thread.
 // How long a step in flight may delay the exit after a stop signal (the launcher waits longer).
 constexpr std::chrono::seconds kStopGrace{6};
+// How long a rank waits for the others to join, and in any collective, before failing its RPC.
+constexpr std::chrono::seconds kCollectiveTimeout{120};
 
 absl::StatusOr<std::unique_ptr<Engine>> LoadEngine(const ShardOptions& options,
                                                    common::StopSignal& stop) {
@@ -74,6 +77,18 @@ absl::StatusOr<std::unique_ptr<Engine>> LoadEngine(const ShardOptions& options,
   load.kv_cache_dtype = *kv_dtype;
   load.rank = options.rank;
   load.world_size = options.world_size;
+  if (options.world_size > 1) {
+    // Every rank joins before loading, so that a missing rank fails fast and the load's
+    // collectives (the KV pool's size) find the others.
+    absl::StatusOr<std::unique_ptr<dist::Communicator>> communicator =
+        dist::Communicator::Connect({.rank = options.rank,
+                                     .world_size = options.world_size,
+                                     .master_addr = options.master_addr,
+                                     .master_port = options.master_port,
+                                     .timeout = kCollectiveTimeout});
+    if (!communicator.ok()) return communicator.status();
+    load.communicator = std::move(*communicator);
+  }
   absl::StatusOr<std::unique_ptr<LlamaModel>> model = LlamaModel::Load(options.model_dir, load);
   if (!model.ok()) return model.status();
   spdlog::info("loaded {} parameters ({}) in {:.2f} s", (*model)->num_parameters(),
@@ -94,13 +109,6 @@ absl::StatusOr<std::unique_ptr<Engine>> LoadEngine(const ShardOptions& options,
 }
 
 int Serve(const ShardOptions& options, common::StopSignal& stop) {
-  if (options.world_size > 1) {
-    spdlog::error(
-        "tensor parallelism is not supported yet: WORLD_SIZE={} asks for {} shards; run a single "
-        "shard (--num-shard 1)",
-        options.world_size, options.world_size);
-    return 1;
-  }
   ModelThread model_thread;
   absl::StatusOr<std::unique_ptr<Engine>> engine;
   {

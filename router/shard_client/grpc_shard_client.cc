@@ -67,16 +67,18 @@ struct Answers {
   }
 };
 
-// Prefill and Decode: generations concatenated across shards (each returns its own subset), the
-// next batch from rank 0, timings from the slowest shard.
+// Prefill and Decode: the generations and the next batch from rank 0 (every rank of a sharded
+// model runs the same batch and draws the same tokens), timings from the slowest shard.
 template <typename Response>
 StepResult CombineSteps(const std::vector<Response>& responses) {
   StepResult result;
   uint64_t slowest = 0;
   for (size_t rank = 0; rank < responses.size(); ++rank) {
     const Response& response = responses[rank];
-    for (const pb::Generation& generation : response.generations()) {
-      result.generations.push_back(FromProto(generation));
+    if (rank == 0) {
+      for (const pb::Generation& generation : response.generations()) {
+        result.generations.push_back(FromProto(generation));
+      }
     }
     if (rank == 0 && response.has_batch()) result.batch = FromProto(response.batch());
     if (rank == 0 && response.has_stats()) result.stats = FromProto(response.stats());

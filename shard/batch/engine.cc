@@ -66,16 +66,21 @@ Engine::Engine(std::unique_ptr<LlamaModel> model, std::unique_ptr<common::Tokeni
   if (tokenizer_ != nullptr) {
     for (int32_t id : tokenizer_->eos_token_ids()) context_.eos_token_ids.push_back(id);
   }
-  const int64_t blocks =
-      options_.kv_cache_blocks > 0 ? options_.kv_cache_blocks : BlocksFromMemory();
-  if (absl::Status status = CreatePool(blocks); !status.ok()) {
-    spdlog::error("no KV cache: {}", std::string(status.message()));
-  }
+  absl::StatusOr<int64_t> blocks = AgreedBlocks(
+      options_.kv_cache_blocks > 0 ? options_.kv_cache_blocks : BlocksFromMemory());
+  absl::Status status = blocks.ok() ? CreatePool(*blocks) : blocks.status();
+  if (!status.ok()) spdlog::error("no KV cache: {}", std::string(status.message()));
+}
+
+absl::StatusOr<int64_t> Engine::AgreedBlocks(int64_t blocks) const {
+  return model_->communicator().AllReduceMin(blocks);
 }
 
 int64_t Engine::BlocksFromMemory() const {
   const kernels::PagedKv layout = model_->CacheLayout();
-  const double usable = static_cast<double>(AvailableMemoryBytes()) * options_.memory_fraction;
+  // The ranks of a sharded model on CPU share this host's memory.
+  const double usable = static_cast<double>(AvailableMemoryBytes()) * options_.memory_fraction /
+                        model_->communicator().world_size();
   const double blocks = usable / static_cast<double>(std::max<int64_t>(1, layout.block_bytes()));
   return static_cast<int64_t>(
       std::clamp(blocks, 1.0, static_cast<double>(std::numeric_limits<int32_t>::max())));
@@ -324,7 +329,9 @@ absl::StatusOr<uint32_t> Engine::Warmup(std::vector<std::vector<RequestSpec>> ba
   // The pool's pages that warmup wrote go back before free memory is measured.
   context_.pool = nullptr;
   pool_.reset();
-  const int64_t blocks = BlocksFromMemory();
+  absl::StatusOr<int64_t> blocks_or = AgreedBlocks(BlocksFromMemory());
+  if (!blocks_or.ok()) return blocks_or.status();
+  const int64_t blocks = *blocks_or;
   if (absl::Status status = CreatePool(blocks); !status.ok()) return status;
   const int64_t tokens = std::min<int64_t>(blocks * kernels::kBlockSize,
                                            std::numeric_limits<uint32_t>::max());

@@ -70,8 +70,12 @@ class Engine {
   absl::StatusOr<PreparedRequest> Prepare(RequestSpec spec) const;
 
   absl::StatusOr<std::vector<int32_t>> ParseTokenIds(const std::string& inputs) const;
-  // Blocks that memory_fraction of the free memory holds (at least 1).
+  // Blocks that memory_fraction of the free memory holds (at least 1); the ranks of a sharded
+  // model divide it.
   int64_t BlocksFromMemory() const;
+  // The fewest blocks any rank offers: every rank keeps the same pool, so that the same calls
+  // allocate the same blocks everywhere.
+  absl::StatusOr<int64_t> AgreedBlocks(int64_t blocks) const;
   absl::Status CreatePool(int64_t blocks);
 
   std::unique_ptr<LlamaModel> model_;

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <exception>
+#include <stdexcept>
 #include <string>
 
 #include "absl/status/status.h"
@@ -74,15 +75,23 @@ absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const std::filesyst
 absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(
     const ModelConfig& config, const SafetensorsCheckpoint& checkpoint,
     const LoadOptions& options) {
-  if (options.world_size != 1 || options.rank != 0) {
-    return absl::UnimplementedError(absl::StrCat("tensor parallelism is not supported yet (rank ",
-                                                 options.rank, ", world_size ", options.world_size,
-                                                 "): run one shard"));
+  std::shared_ptr<dist::Communicator> communicator = options.communicator;
+  if (communicator == nullptr) {
+    if (options.world_size != 1 || options.rank != 0) {
+      return absl::InvalidArgumentError(absl::StrCat("rank ", options.rank, " of ",
+                                                     options.world_size,
+                                                     " needs a communicator to the other ranks"));
+    }
+    communicator = dist::Communicator::Single();
+  }
+  if (communicator->world_size() != options.world_size || communicator->rank() != options.rank) {
+    return absl::InvalidArgumentError("the load options' rank is not the communicator's");
   }
   if (!options.device.is_cpu()) {
     return absl::UnimplementedError("the llama model runs on CPU only for now");
   }
   std::unique_ptr<LlamaModel> model(new LlamaModel());
+  model->communicator_ = std::move(communicator);
   model->config_ = config;
   model->dtype_ = options.dtype;
   if (options.dtype != at::kFloat && options.dtype != at::kBFloat16 && options.dtype != at::kHalf) {
@@ -98,16 +107,37 @@ absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(
     return absl::InvalidArgumentError("the KV cache dtype must be float32 or bfloat16");
   }
   const int world_size = options.world_size;
-  if (config.num_key_value_heads % world_size != 0 || config.intermediate_size % world_size != 0 ||
-      config.num_attention_heads % config.num_key_value_heads != 0 || config.head_dim % 2 != 0) {
+  const int64_t heads = config.num_attention_heads;
+  const int64_t kv_heads = config.num_key_value_heads;
+  if (heads % kv_heads != 0 || config.head_dim % 2 != 0) {
     return absl::InvalidArgumentError(
-        absl::StrCat("unsupported head layout: ", config.num_attention_heads, " heads, ",
-                     config.num_key_value_heads, " KV heads, head_dim ", config.head_dim,
-                     ", world_size ", world_size));
+        absl::StrCat("unsupported head layout: ", heads, " heads, ", kv_heads,
+                     " KV heads, head_dim ", config.head_dim));
   }
-  model->local_heads_ = config.num_attention_heads / world_size;
-  model->local_kv_heads_ = config.num_key_value_heads / world_size;
+  // What does not split evenly across the ranks, by name.
+  auto uneven = [&](const char* what, int64_t size) {
+    return absl::InvalidArgumentError(absl::StrCat(what, " (", size, ") do not split evenly across ",
+                                                   world_size, " shards; use a --num-shard that divides it"));
+  };
+  if (heads % world_size != 0) return uneven("num_attention_heads", heads);
+  if (kv_heads % world_size != 0 && world_size % kv_heads != 0) {
+    return uneven("num_key_value_heads", kv_heads);
+  }
+  if (config.intermediate_size % world_size != 0) {
+    return uneven("intermediate_size", config.intermediate_size);
+  }
+  if (config.vocab_size % world_size != 0) return uneven("vocab_size", config.vocab_size);
+  model->local_heads_ = heads / world_size;
+  if (kv_heads >= world_size) {
+    model->local_kv_heads_ = kv_heads / world_size;
+    model->kv_head_begin_ = options.rank * model->local_kv_heads_;
+  } else {  // fewer KV heads than ranks: each is replicated on world_size / kv_heads ranks
+    model->local_kv_heads_ = 1;
+    model->kv_head_begin_ = options.rank / (world_size / kv_heads);
+  }
   model->local_intermediate_ = config.intermediate_size / world_size;
+  model->local_vocab_ = config.vocab_size / world_size;
+  model->vocab_begin_ = options.rank * model->local_vocab_;
 
   const int64_t max_positions =
       options.max_positions > 0 ? options.max_positions : config.max_position_embeddings;
@@ -134,15 +164,15 @@ absl::Status LlamaModel::LoadWeights(const SafetensorsCheckpoint& checkpoint, in
   const int64_t hidden = config_.hidden_size;
   const int64_t vocab = config_.vocab_size;
   try {
-    // Under tensor parallelism the embedding and lm_head become vocab shards (ColumnShard).
+    // Under tensor parallelism the embedding and lm_head are vocabulary shards.
     TGI_ASSIGN_OR_RETURN(at::Tensor embed,
-                         weights.Replicated("model.embed_tokens.weight", {vocab, hidden}));
+                         weights.ColumnShard("model.embed_tokens.weight", {vocab, hidden}));
     TGI_ASSIGN_OR_RETURN(at::Tensor final_norm, weights.Replicated("model.norm.weight", {hidden}));
     final_norm_ = Float32(final_norm);
     num_parameters_ = embed.numel() + final_norm.numel();
     at::Tensor lm_head = embed;
     if (!config_.tie_word_embeddings) {
-      TGI_ASSIGN_OR_RETURN(lm_head, weights.Replicated("lm_head.weight", {vocab, hidden}));
+      TGI_ASSIGN_OR_RETURN(lm_head, weights.ColumnShard("lm_head.weight", {vocab, hidden}));
       num_parameters_ += lm_head.numel();
       embed_ = embed.clone(at::MemoryFormat::Contiguous);  // not a view of the checkpoint
     }
@@ -180,10 +210,13 @@ absl::Status LlamaModel::LoadLayer(const SafetensorsCheckpoint& checkpoint, int6
   // Column-parallel (each rank its heads / features), fused into one matmul.
   TGI_ASSIGN_OR_RETURN(at::Tensor q,
                        weights.ColumnShard(p + "self_attn.q_proj.weight", {q_rows, hidden}));
-  TGI_ASSIGN_OR_RETURN(at::Tensor k,
-                       weights.ColumnShard(p + "self_attn.k_proj.weight", {kv_rows, hidden}));
-  TGI_ASSIGN_OR_RETURN(at::Tensor v,
-                       weights.ColumnShard(p + "self_attn.v_proj.weight", {kv_rows, hidden}));
+  // This rank's KV heads (split, or one replicated head when there are fewer than ranks).
+  const int64_t kv_begin = kv_head_begin_ * config_.head_dim;
+  const int64_t kv_count = local_kv_heads_ * config_.head_dim;
+  TGI_ASSIGN_OR_RETURN(at::Tensor k, weights.Rows(p + "self_attn.k_proj.weight", {kv_rows, hidden},
+                                                  kv_begin, kv_count));
+  TGI_ASSIGN_OR_RETURN(at::Tensor v, weights.Rows(p + "self_attn.v_proj.weight", {kv_rows, hidden},
+                                                  kv_begin, kv_count));
   TGI_ASSIGN_OR_RETURN(at::Tensor gate,
                        weights.ColumnShard(p + "mlp.gate_proj.weight", {intermediate, hidden}));
   TGI_ASSIGN_OR_RETURN(at::Tensor up,
@@ -197,16 +230,21 @@ absl::Status LlamaModel::LoadLayer(const SafetensorsCheckpoint& checkpoint, int6
   if (config_.attention_bias) {
     TGI_ASSIGN_OR_RETURN(at::Tensor qb, weights.ColumnShard(p + "self_attn.q_proj.bias", {q_rows}));
     TGI_ASSIGN_OR_RETURN(at::Tensor kb,
-                         weights.ColumnShard(p + "self_attn.k_proj.bias", {kv_rows}));
+                         weights.Rows(p + "self_attn.k_proj.bias", {kv_rows}, kv_begin, kv_count));
     TGI_ASSIGN_OR_RETURN(at::Tensor vb,
-                         weights.ColumnShard(p + "self_attn.v_proj.bias", {kv_rows}));
+                         weights.Rows(p + "self_attn.v_proj.bias", {kv_rows}, kv_begin, kv_count));
     qkv_bias = at::cat({qb, kb, vb}, 0);
-    TGI_ASSIGN_OR_RETURN(o_bias, weights.Replicated(p + "self_attn.o_proj.bias", {hidden}));
+    // A row-parallel bias is added once, by rank 0, before the all-reduce.
+    if (rank == 0) {
+      TGI_ASSIGN_OR_RETURN(o_bias, weights.Replicated(p + "self_attn.o_proj.bias", {hidden}));
+    }
   }
   if (config_.mlp_bias) {
     TGI_ASSIGN_OR_RETURN(gate_bias, weights.ColumnShard(p + "mlp.gate_proj.bias", {intermediate}));
     TGI_ASSIGN_OR_RETURN(up_bias, weights.ColumnShard(p + "mlp.up_proj.bias", {intermediate}));
-    TGI_ASSIGN_OR_RETURN(down_bias, weights.Replicated(p + "mlp.down_proj.bias", {hidden}));
+    if (rank == 0) {
+      TGI_ASSIGN_OR_RETURN(down_bias, weights.Replicated(p + "mlp.down_proj.bias", {hidden}));
+    }
   }
   TGI_ASSIGN_OR_RETURN(layer.qkv, PackedWeight::Pack(at::cat({q, k, v}, 0), dtype_, qkv_bias));
   TGI_ASSIGN_OR_RETURN(layer.o, PackedWeight::Pack(o, dtype_, o_bias));
@@ -295,13 +333,38 @@ void LlamaModel::Embed(std::span<const int64_t> ids, float* out) const {
   const int64_t hidden = config_.hidden_size;
   for (size_t t = 0; t < ids.size(); ++t) {
     float* row = out + static_cast<int64_t>(t) * hidden;
-    if (!embed_.defined()) {
-      lm_head_.Row(ids[t], row);
+    const int64_t local = ids[t] - vocab_begin_;
+    if (local < 0 || local >= local_vocab_) {
+      std::fill_n(row, hidden, 0.0f);  // another rank's row: the all-reduce brings it
+    } else if (!embed_.defined()) {
+      lm_head_.Row(local, row);
     } else {
-      at::Tensor source = embed_[ids[t]];  // [hidden] working dtype
+      at::Tensor source = embed_[local];  // [hidden] working dtype
       at::from_blob(row, {hidden}, at::kFloat).copy_(source);
     }
   }
+  // One rank holds each row, the others add zeros: exact.
+  AllReduce(out, static_cast<int64_t>(ids.size()) * hidden);
+}
+
+void LlamaModel::AllReduce(float* data, int64_t count) const {
+  if (communicator_->world_size() == 1) return;
+  if (absl::Status status = communicator_->AllReduceSum(data, count); !status.ok()) {
+    throw std::runtime_error(std::string(status.message()));
+  }
+}
+
+void LlamaModel::RowParallel(const float* x, int64_t tokens, int64_t ldx,
+                             const PackedWeight& w, float* h) const {
+  const int64_t hidden = config_.hidden_size;
+  if (communicator_->world_size() == 1) {
+    kernels::Linear(x, tokens, ldx, w, h, hidden, Epilogue::kAccumulate);
+    return;
+  }
+  float* partial = Grow(workspace_.partial, tokens * hidden);
+  kernels::Linear(x, tokens, ldx, w, partial, hidden, Epilogue::kStore);
+  AllReduce(partial, tokens * hidden);
+  for (int64_t i = 0; i < tokens * hidden; ++i) h[i] += partial[i];
 }
 
 void LlamaModel::RunLayer(const Layer& layer, int64_t index, const StepPlan& plan,
@@ -326,11 +389,11 @@ void LlamaModel::RunLayer(const Layer& layer, int64_t index, const StepPlan& pla
   kernels::PagedAttention(qkv, qkv_width, plan.rows.data(), static_cast<int64_t>(plan.rows.size()),
                           local_heads_, static_cast<float>(1.0 / std::sqrt(double(head_dim))),
                           cache, index, attention, attention_width);
-  // Row-parallel projections: under tensor parallelism, all-reduce before the residual add.
-  kernels::Linear(attention, tokens, attention_width, layer.o, h, hidden, Epilogue::kAccumulate);
+  // Row-parallel projections: under tensor parallelism, all-reduced before the residual add.
+  RowParallel(attention, tokens, attention_width, layer.o, h);
   kernels::RmsNorm(h, tokens, hidden, layer.post_norm.data_ptr<float>(), hidden, eps, x, hidden);
   kernels::Linear(x, tokens, hidden, layer.gate_up, mlp, local_intermediate_, Epilogue::kSiluMul);
-  kernels::Linear(mlp, tokens, local_intermediate_, layer.down, h, hidden, Epilogue::kAccumulate);
+  RowParallel(mlp, tokens, local_intermediate_, layer.down, h);
 }
 
 at::Tensor LlamaModel::ForwardImpl(const ForwardBatch& batch, const kernels::PagedKv& cache) const {
@@ -357,7 +420,7 @@ at::Tensor LlamaModel::ForwardImpl(const ForwardBatch& batch, const kernels::Pag
   Grow(w.attention, tokens * local_heads_ * config_.head_dim);
   Grow(w.mlp, tokens * local_intermediate_);
 
-  // The residual stream, float32. Under tensor parallelism: a vocab-sharded lookup + all-reduce.
+  // The residual stream, float32 (under tensor parallelism a vocab-sharded lookup, all-reduced).
   Embed(batch.input_ids, w.hidden.data());
   for (size_t i = 0; i < layers_.size(); ++i) {
     RunLayer(layers_[i], static_cast<int64_t>(i), plan, cache);
@@ -372,8 +435,27 @@ at::Tensor LlamaModel::ForwardImpl(const ForwardBatch& batch, const kernels::Pag
   kernels::RmsNorm(selected, logit_rows, hidden, final_norm_.data_ptr<float>(), hidden,
                    static_cast<float>(config_.rms_norm_eps), selected, hidden);
   at::Tensor logits = at::empty({logit_rows, config_.vocab_size}, at::kFloat);
-  kernels::Linear(selected, logit_rows, hidden, lm_head_, logits.data_ptr<float>(),
-                  config_.vocab_size, Epilogue::kStore);
+  dist::Communicator& comm = *communicator_;
+  if (comm.world_size() == 1) {
+    kernels::Linear(selected, logit_rows, hidden, lm_head_, logits.data_ptr<float>(),
+                    config_.vocab_size, Epilogue::kStore);
+    return logits;
+  }
+  // Each rank's vocabulary slice, gathered: [ranks][rows][local vocab] -> [rows][vocab].
+  const int64_t part = logit_rows * local_vocab_;
+  float* local = Grow(w.partial, part);
+  kernels::Linear(selected, logit_rows, hidden, lm_head_, local, local_vocab_, Epilogue::kStore);
+  float* gathered = Grow(w.gathered, part * comm.world_size());
+  if (absl::Status status = comm.AllGather(local, part, gathered); !status.ok()) {
+    throw std::runtime_error(std::string(status.message()));
+  }
+  float* out = logits.data_ptr<float>();
+  for (int r = 0; r < comm.world_size(); ++r) {
+    for (int64_t row = 0; row < logit_rows; ++row) {
+      std::copy_n(gathered + r * part + row * local_vocab_, local_vocab_,
+                  out + row * config_.vocab_size + r * local_vocab_);
+    }
+  }
   return logits;
 }
 

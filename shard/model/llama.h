@@ -3,6 +3,10 @@
 // tokens (a prompt, a prompt chunk or one decode token) after its cached context, against a paged
 // KV cache it writes but does not own. Prefill, decode and a mix of both are the same forward.
 // It knows nothing of requests, sampling or stopping, and never allocates or frees cache blocks.
+// Under tensor parallelism each rank holds a Megatron slice (q/k/v and gate/up by output
+// features, o and down by input features and all-reduced, heads and KV heads split, KV heads
+// replicated when fewer than the ranks, embedding and lm_head by vocabulary) and Forward returns
+// the full logits (gathered) on every rank.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -18,6 +22,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "shard/dist/communicator.h"
 #include "shard/model/kernels/packed_linear.h"
 #include "shard/model/kernels/paged_kv.h"
 #include "shard/model/layers.h"
@@ -38,9 +43,11 @@ struct LoadOptions {
   // KV cache dtype; nullopt follows dtype (as TGI does).
   std::optional<at::ScalarType> kv_cache_dtype;
   at::Device device = at::kCPU;  // CPU only for now
-  // Tensor parallelism: only world_size == 1 is supported for now (anything else is an error).
+  // Tensor parallelism: this rank's share of the weights and heads; `communicator` joins the
+  // ranks (null: one rank). rank and world_size must be the communicator's.
   int rank = 0;
   int world_size = 1;
+  std::shared_ptr<dist::Communicator> communicator;
   // Length of the rotary tables; 0 means config.max_position_embeddings.
   int64_t max_positions = 0;
 };
@@ -90,6 +97,8 @@ class LlamaModel {
   int64_t weight_bytes() const { return weight_bytes_; }
   // Positions must lie in [0, max_positions()).
   int64_t max_positions() const { return rotary_.max_positions(); }
+  // The tensor-parallel ranks this model is one of (a single rank when not sharded).
+  dist::Communicator& communicator() const { return *communicator_; }
 
  private:
   // One decoder layer, fused, packed and sliced for this rank.
@@ -108,6 +117,8 @@ class LlamaModel {
     std::vector<float> qkv;        // [tokens, qkv width]
     std::vector<float> attention;  // [tokens, heads * head_dim]
     std::vector<float> mlp;        // [tokens, intermediate]
+    std::vector<float> partial;    // [tokens, hidden] or [logit rows, local vocab]: a rank's part
+    std::vector<float> gathered;   // [ranks, logit rows, local vocab]
   };
 
   LlamaModel() = default;
@@ -121,6 +132,11 @@ class LlamaModel {
   struct StepPlan;
   void RunLayer(const Layer& layer, int64_t index, const StepPlan& plan,
                 const kernels::PagedKv& cache) const;
+  // h += x W^T for a row-parallel weight: in place on one rank, else each rank's partial sums
+  // all-reduced first. Throws when the collective fails.
+  void RowParallel(const float* x, int64_t tokens, int64_t ldx, const kernels::PackedWeight& w,
+                   float* h) const;
+  void AllReduce(float* data, int64_t count) const;  // throws when the collective fails
 
   ModelConfig config_;
   at::ScalarType dtype_ = at::kFloat;
@@ -128,10 +144,14 @@ class LlamaModel {
   int64_t local_heads_ = 0;     // attention heads on this rank
   int64_t local_kv_heads_ = 0;  // KV heads on this rank
   int64_t local_intermediate_ = 0;
+  int64_t kv_head_begin_ = 0;   // first KV head of this rank
+  int64_t vocab_begin_ = 0;     // first vocabulary row of this rank's embedding and lm_head
+  int64_t local_vocab_ = 0;
+  std::shared_ptr<dist::Communicator> communicator_;
   int64_t num_parameters_ = 0;
   int64_t weight_bytes_ = 0;
-  at::Tensor embed_;               // [vocab, hidden] working dtype; undefined when tied
-  kernels::PackedWeight lm_head_;  // [vocab, hidden] (the embedding when tied)
+  at::Tensor embed_;               // [local vocab, hidden] working dtype; undefined when tied
+  kernels::PackedWeight lm_head_;  // [local vocab, hidden] (the embedding when tied)
   at::Tensor final_norm_;          // [hidden] float32
   std::vector<Layer> layers_;
   RotaryEmbedding rotary_;

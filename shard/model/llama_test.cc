@@ -3,12 +3,15 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
 #include <iostream>
 #include <limits>
+#include <functional>
 #include <memory>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -16,6 +19,8 @@
 #include "shard/model/layers.h"
 #include "shard/model/testing/greedy.h"
 #include "shard/model/testing/oracle.h"
+#include "shard/dist/communicator.h"
+#include "shard/dist/testing/free_port.h"
 #include "shard/kv/kv_pool.h"
 #include "shard/model/threads.h"
 
@@ -337,15 +342,6 @@ TEST(KvPoolTest, AllocatesFreesAndRefusesCleanly) {
   EXPECT_FALSE(KvPool::Create(layout, 0).ok());
 }
 
-TEST(LlamaLoadTest, TensorParallelIsNotYetSupported) {
-  LoadOptions options;
-  options.world_size = 2;
-  absl::StatusOr<std::unique_ptr<LlamaModel>> model =
-      LlamaModel::Load(testing::Stories260KDir(), options);
-  ASSERT_FALSE(model.ok());
-  EXPECT_EQ(model.status().code(), absl::StatusCode::kUnimplemented);
-}
-
 TEST(LlamaLoadTest, ParseDtype) {
   EXPECT_EQ(*ParseDtype("float32"), at::kFloat);
   EXPECT_EQ(*ParseDtype("bfloat16"), at::kBFloat16);
@@ -387,6 +383,126 @@ TEST(LayersTest, Llama3InverseFrequencies) {
   RopeScaling linear{RopeScaling::Type::kLinear, 2.0};
   at::Tensor halved = RotaryEmbedding::InverseFrequencies(8, 10000.0, linear);
   EXPECT_TRUE(at::allclose(halved, RotaryEmbedding::InverseFrequencies(8, 10000.0, none) / 2));
+}
+
+// Tensor parallelism: stories260K (8 heads, 4 KV heads) split over 2 ranks (heads and KV heads
+// split) and 4 (one KV head per rank), one
+// thread per rank, the ranks joined through Gloo.
+class TensorParallelTest : public LlamaTest, public ::testing::WithParamInterface<int> {
+ protected:
+  // Runs body(rank, model) on one thread per rank, each with its share of stories260K.
+  static void OnRanks(int world_size,
+                      const std::function<void(int, const LlamaModel&)>& body) {
+    const int port = dist::testing::FreeLoopbackPort();
+    std::vector<std::thread> threads;
+    for (int rank = 0; rank < world_size; ++rank) {
+      threads.emplace_back([&, rank] {
+        // One thread per rank (an OpenMP setting of this thread only): the ranks share 2 cores.
+        omp_set_num_threads(1);
+        absl::StatusOr<std::unique_ptr<dist::Communicator>> comm = dist::Communicator::Connect(
+            {.rank = rank, .world_size = world_size, .master_addr = "127.0.0.1",
+             .master_port = port, .timeout = std::chrono::seconds(60)});
+        ASSERT_TRUE(comm.ok()) << comm.status();
+        LoadOptions options;
+        options.rank = rank;
+        options.world_size = world_size;
+        options.communicator = std::move(*comm);
+        absl::StatusOr<std::unique_ptr<LlamaModel>> model =
+            LlamaModel::Load(testing::Stories260KDir(), options);
+        ASSERT_TRUE(model.ok()) << model.status();
+        body(rank, **model);
+      });
+    }
+    for (std::thread& t : threads) t.join();
+  }
+};
+
+TEST_P(TensorParallelTest, EveryRankGivesOneShardsTokensAndLogits) {
+  const int world_size = GetParam();
+  std::vector<GreedyResult> single;
+  for (const OracleCase& c : *cases_) {
+    single.push_back(*GreedyGenerate(*model_, c.prompt_tokens,
+                                     static_cast<int64_t>(c.generated_tokens.size()),
+                                     model_->config().eos_token_ids));
+  }
+  std::vector<float> worst(static_cast<size_t>(world_size), 0.0f);
+  OnRanks(world_size, [&](int rank, const LlamaModel& model) {
+    // 4 KV heads: 4 / world_size of them per rank, or one replicated head.
+    const int64_t local_kv_heads = world_size <= 4 ? 4 / world_size : 1;
+    EXPECT_EQ(model.kv_bytes_per_token(), model_->kv_bytes_per_token() / 4 * local_kv_heads);
+    std::vector<int64_t> join(cases_->size());
+    for (size_t i = 0; i < join.size(); ++i) join[i] = static_cast<int64_t>(3 * i);
+    const std::vector<GreedyResult> batched = RunRagged(model, *cases_, join);
+    for (size_t i = 0; i < cases_->size(); ++i) {
+      const OracleCase& c = (*cases_)[i];
+      SCOPED_TRACE(absl::StrCat(c.name, ", rank ", rank, " of ", world_size));
+      absl::StatusOr<GreedyResult> alone =
+          GreedyGenerate(model, c.prompt_tokens, static_cast<int64_t>(c.generated_tokens.size()),
+                         model.config().eos_token_ids);
+      ASSERT_TRUE(alone.ok()) << alone.status();
+      EXPECT_EQ(alone->tokens, c.generated_tokens);
+      EXPECT_EQ(batched[i].tokens, c.generated_tokens);
+      ASSERT_EQ(alone->logits.size(), single[i].logits.size());
+      const float diff =
+          MaxAbsDiff(alone->logits.data(), single[i].logits.data(), single[i].logits.size());
+      worst[static_cast<size_t>(rank)] = std::max(worst[static_cast<size_t>(rank)], diff);
+      EXPECT_LE(diff, kLogitTolerance);
+      // Batch invariance holds across ranks too: the all-reduce adds in rank order.
+      ASSERT_EQ(batched[i].logits.size(), alone->logits.size());
+      EXPECT_EQ(MaxAbsDiff(batched[i].logits.data(), alone->logits.data(), alone->logits.size()),
+                0.0f);
+    }
+  });
+  std::cout << "[ sharded  ] " << world_size << " ranks: max |logit diff| vs one shard = "
+            << *std::max_element(worst.begin(), worst.end()) << "\n";
+}
+
+INSTANTIATE_TEST_SUITE_P(Ranks, TensorParallelTest, ::testing::Values(2, 4),
+                         [](const ::testing::TestParamInfo<int>& info) {
+                           return absl::StrCat(info.param, "Ranks");
+                         });
+
+// A communicator that is never used: the split is refused before any collective.
+class NoPeers final : public dist::Communicator {
+ public:
+  NoPeers(int rank, int world_size) : Communicator(rank, world_size) {}
+  std::string backend() const override { return "test"; }
+  absl::Status AllReduceSum(float*, int64_t) override { return absl::InternalError("unused"); }
+  absl::Status AllGather(const float*, int64_t, float*) override {
+    return absl::InternalError("unused");
+  }
+  absl::StatusOr<int64_t> AllReduceMin(int64_t) override { return absl::InternalError("unused"); }
+};
+
+TEST(TensorParallelLoadTest, AnUnevenSplitNamesTheDimensionAndTheRanks) {
+  absl::StatusOr<ModelConfig> config = LoadModelConfig(testing::Stories260KDir());
+  ASSERT_TRUE(config.ok());
+  absl::StatusOr<SafetensorsCheckpoint> checkpoint =
+      SafetensorsCheckpoint::Open(testing::Stories260KDir());
+  ASSERT_TRUE(checkpoint.ok());
+  auto load = [&](const ModelConfig& c, int world_size) {
+    LoadOptions options;
+    options.world_size = world_size;
+    options.communicator = std::make_shared<NoPeers>(0, world_size);
+    return LlamaModel::Load(c, *checkpoint, options).status();
+  };
+  absl::Status heads = load(*config, 3);
+  EXPECT_EQ(heads.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(heads.message().find("num_attention_heads (8) do not split evenly across 3 shards"),
+            std::string::npos)
+      << heads;
+  ModelConfig odd_vocab = *config;
+  odd_vocab.vocab_size = 511;
+  absl::Status vocab = load(odd_vocab, 2);
+  EXPECT_NE(vocab.message().find("vocab_size (511) do not split evenly across 2 shards"),
+            std::string::npos)
+      << vocab;
+  // Without a communicator a rank other than 0 of 1 is refused.
+  LoadOptions alone;
+  alone.rank = 1;
+  alone.world_size = 2;
+  EXPECT_EQ(LlamaModel::Load(*config, *checkpoint, alone).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -34,9 +34,15 @@ absl::StatusOr<at::Tensor> WeightLoader::RowShard(std::string_view name,
   return Load(name, shape, 1);
 }
 
+absl::StatusOr<at::Tensor> WeightLoader::Rows(std::string_view name, std::vector<int64_t> shape,
+                                              int64_t begin, int64_t count) const {
+  return Load(name, shape, 0, begin, count);
+}
+
 absl::StatusOr<at::Tensor> WeightLoader::Load(std::string_view std_name,
                                               const std::vector<int64_t>& shape,
-                                              int64_t split_dim) const {
+                                              int64_t split_dim, int64_t begin,
+                                              int64_t count) const {
   const absl::string_view name(std_name.data(), std_name.size());
   const SafetensorsEntry* entry = checkpoint_.Find(std_name);
   if (entry == nullptr) {
@@ -47,7 +53,12 @@ absl::StatusOr<at::Tensor> WeightLoader::Load(std::string_view std_name,
                                                    ShapeString(entry->shape),
                                                    ", the config implies ", ShapeString(shape)));
   }
-  if (split_dim >= 0 && shape[split_dim] % world_size_ != 0) {
+  if (split_dim >= 0 && count >= 0 && (begin < 0 || begin + count > shape[split_dim])) {
+    return absl::InvalidArgumentError(absl::StrCat("tensor '", name, "': rows [", begin, ", ",
+                                                   begin + count, ") of dim ", split_dim, " (",
+                                                   shape[split_dim], ") do not exist"));
+  }
+  if (split_dim >= 0 && count < 0 && shape[split_dim] % world_size_ != 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("tensor '", name, "': dim ", split_dim, " (", shape[split_dim],
                      ") does not split evenly across ", world_size_, " shards"));
@@ -58,7 +69,9 @@ absl::StatusOr<at::Tensor> WeightLoader::Load(std::string_view std_name,
         absl::StrCat("tensor '", name, "' has dtype ", entry->dtype, ", expected a float type"));
   }
   try {
-    if (split_dim >= 0 && world_size_ > 1) {
+    if (split_dim >= 0 && count >= 0) {
+      tensor = tensor.narrow(split_dim, begin, count);
+    } else if (split_dim >= 0 && world_size_ > 1) {
       const int64_t part = shape[split_dim] / world_size_;
       tensor = tensor.narrow(split_dim, rank_ * part, part);
     }

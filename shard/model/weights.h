@@ -37,12 +37,17 @@ class WeightLoader {
   absl::StatusOr<at::Tensor> ColumnShard(std::string_view name, std::vector<int64_t> shape) const;
   // This rank's slice of dim 1 (the input features of a row-parallel projection).
   absl::StatusOr<at::Tensor> RowShard(std::string_view name, std::vector<int64_t> shape) const;
+  // Rows [begin, begin + count) of dim 0, whatever the rank (KV heads replicated across ranks).
+  absl::StatusOr<at::Tensor> Rows(std::string_view name, std::vector<int64_t> shape, int64_t begin,
+                                  int64_t count) const;
 
   at::ScalarType dtype() const { return dtype_; }
 
  private:
+  // split_dim -1: the whole tensor; else [begin, begin + count) of that dim (count -1: this
+  // rank's even share).
   absl::StatusOr<at::Tensor> Load(std::string_view name, const std::vector<int64_t>& shape,
-                                  int64_t split_dim) const;
+                                  int64_t split_dim, int64_t begin = 0, int64_t count = -1) const;
 
   const SafetensorsCheckpoint& checkpoint_;
   at::ScalarType dtype_;

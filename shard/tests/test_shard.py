@@ -1,12 +1,20 @@
 """The shard over its real unix socket: oracle tokens, batch invariance, sampling, stopping,
 logprobs, warmup and bad inputs."""
 import math
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 import pytest
 
 import generate_pb2 as pb
-from shard_client import make_batch, make_request
+from conftest import MODEL_DIR, SHARD_BIN
+from shard_client import ShardClient, make_batch, make_request
 
 LENGTH, EOS_TOKEN, STOP_SEQUENCE = (pb.FINISH_REASON_LENGTH, pb.FINISH_REASON_EOS_TOKEN,
                                     pb.FINISH_REASON_STOP_SEQUENCE)
@@ -305,10 +313,69 @@ def test_skip_tokenizer_ids_and_out_of_vocabulary(start_shard, oracle):
     client.health()
 
 
-def test_tensor_parallel_is_refused_clearly(start_shard):
-    with pytest.raises(RuntimeError) as error:
-        start_shard({"WORLD_SIZE": "2"})
-    assert "tensor parallelism is not supported yet" in str(error.value)
+class RankClients:
+    """The same RPC to every rank at once (their collectives meet), as the router sends it;
+    checks that the ranks answer alike and returns rank 0's answer."""
+
+    def __init__(self, clients):
+        self.clients = clients
+        self.pool = ThreadPoolExecutor(max_workers=len(clients))
+
+    def _all(self, method, *args):
+        answers = list(self.pool.map(lambda c: getattr(c, method)(*args), self.clients))
+        for other in answers[1:]:
+            assert [list(g.tokens.ids) for g in other.generations] == \
+                [list(g.tokens.ids) for g in answers[0].generations]
+        return answers[0]
+
+    def prefill(self, batch):
+        return self._all("prefill", batch)
+
+    def decode(self, batches):
+        return self._all("decode", batches)
+
+
+def test_two_ranks_over_grpc_give_the_oracle_tokens(oracle):
+    """Two shard processes, one model split over them (Gloo through MASTER_ADDR/MASTER_PORT):
+    ServiceDiscovery lists both sockets and the oracle cases come out of Prefill/Decode."""
+    directory = tempfile.mkdtemp(prefix="tgi-shard-tp-")
+    uds = os.path.join(directory, "shard")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    processes, logs = [], []
+    for rank in range(2):
+        env = dict(os.environ, RANK=str(rank), WORLD_SIZE="2", MASTER_ADDR="127.0.0.1",
+                   MASTER_PORT=str(port), PAD_SEQUENCE_TO_MULTIPLE_OF="16",
+                   MAX_TOTAL_TOKENS="512")
+        logs.append(open(os.path.join(directory, f"shard-{rank}.log"), "w"))
+        processes.append(subprocess.Popen(
+            [SHARD_BIN, MODEL_DIR, "--uds-path", uds, "--num-threads", "1", "--sharded"],
+            env=env, stdout=logs[-1], stderr=subprocess.STDOUT))
+    try:
+        deadline = time.time() + 60
+        while not all(os.path.exists(f"{uds}-{rank}") for rank in range(2)):
+            assert all(p.poll() is None for p in processes), [open(l.name).read() for l in logs]
+            assert time.time() < deadline
+            time.sleep(0.05)
+        clients = [ShardClient(f"{uds}-{rank}") for rank in range(2)]
+        assert list(clients[0].service_discovery().urls) == [f"unix://{uds}-0", f"unix://{uds}-1"]
+        ranks = RankClients(clients)
+        requests = [oracle_request(i, case) for i, case in enumerate(oracle)]
+        out = run_to_end(ranks, [make_batch(1, requests[:2]), make_batch(2, requests[2:])])
+        for i, case in enumerate(oracle):
+            check_oracle(case, out[i])
+        for client in clients:
+            client.close()
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        codes = [process.wait(timeout=30) for process in processes]
+        for log in logs:
+            log.close()
+    assert codes == [0, 0]
+    assert not any(os.path.exists(f"{uds}-{rank}") for rank in range(2))
 
 
 def test_long_prompt_joins_a_short_running_batch(shard, oracle):

@@ -1,0 +1,142 @@
+"""--num-shard N: one model split over N shard processes (Gloo), seen through the HTTP API."""
+import json
+import os
+import signal
+import subprocess
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from conftest import LAUNCHER_BIN, Launcher, alive, free_port
+
+JSON = {"Content-Type": "application/json"}
+
+
+def generate(launcher, inputs, **parameters):
+    response = requests.post(launcher.url + "/generate", headers=JSON, timeout=120,
+                             json={"inputs": inputs, "parameters": parameters})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def stream_token_ids(launcher, inputs, **parameters):
+    response = requests.post(launcher.url + "/generate_stream", headers=JSON, stream=True,
+                             timeout=120, json={"inputs": inputs, "parameters": parameters})
+    assert response.status_code == 200
+    frames = [f for f in response.content.decode().split("\n\n") if f.startswith("data:")]
+    return [json.loads(f[len("data:"):])["token"]["id"] for f in frames]
+
+
+def shard_pids(launcher):
+    """{rank: pid} of the launcher's shard processes."""
+    out = {}
+    for pid in launcher.children():
+        try:
+            if "text-generation-shard" not in open(f"/proc/{pid}/cmdline").read():
+                continue
+            env = open(f"/proc/{pid}/environ", "rb").read().split(b"\0")
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        for entry in env:
+            if entry.startswith(b"RANK="):
+                out[int(entry[5:])] = pid
+    return out
+
+
+@pytest.fixture(scope="module", params=[2, 4], ids=lambda n: f"{n}-shards")
+def sharded(request):
+    instance = Launcher(args=["--num-shard", str(request.param)])
+    assert sorted(shard_pids(instance)) == list(range(request.param))
+    yield instance
+    children = instance.children()
+    assert instance.stop() == 0, instance.logs()
+    assert not any(alive(pid) for pid in children)
+    for rank in range(request.param):
+        assert not os.path.exists(f"{instance.uds}-{rank}")
+
+
+def test_oracle_tokens_and_one_shards_logprobs(sharded, launcher, oracle):
+    for case in oracle:
+        if not case["prompt"]:
+            continue
+        n = len(case["generated_tokens"])
+        body = generate(sharded, case["prompt"], max_new_tokens=n, details=True,
+                        decoder_input_details=True)
+        assert [t["id"] for t in body["details"]["tokens"]] == case["generated_tokens"]
+        assert body["generated_text"] == case["generated_text"]
+        assert stream_token_ids(sharded, case["prompt"], max_new_tokens=n) == \
+            case["generated_tokens"]
+        single = generate(launcher, case["prompt"], max_new_tokens=n, details=True,
+                          decoder_input_details=True)
+        pairs = list(zip(body["details"]["tokens"], single["details"]["tokens"])) + \
+            list(zip(body["details"]["prefill"][1:], single["details"]["prefill"][1:]))
+        for mine, theirs in pairs:
+            assert mine["id"] == theirs["id"]
+            assert abs(mine["logprob"] - theirs["logprob"]) <= 1e-4, (mine, theirs)
+
+
+def test_concurrent_requests_get_the_tokens_they_get_alone(sharded, oracle):
+    cases = [c for c in oracle if c["prompt"]] * 3
+
+    def run(case):
+        body = generate(sharded, case["prompt"], max_new_tokens=len(case["generated_tokens"]),
+                        details=True)
+        return [t["id"] for t in body["details"]["tokens"]]
+
+    with ThreadPoolExecutor(max_workers=len(cases)) as pool:
+        results = list(pool.map(run, cases))
+    assert results == [c["generated_tokens"] for c in cases]
+
+
+def test_a_split_that_does_not_divide_is_refused_by_name(tmp_path):
+    result = subprocess.run([LAUNCHER_BIN, "--num-shard", "3", "--shard-uds-path",
+                             str(tmp_path / "shard"), "--port", "0",
+                             "--master-port", str(free_port())],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "num_attention_heads (8) do not split evenly across 3 shards" in output, output
+    assert not list(tmp_path.glob("shard-*"))
+
+
+def test_killing_rank_1_mid_decode_fails_requests_and_stops_everything():
+    launcher = Launcher(args=["--num-shard", "2"])
+    children = launcher.children()
+    ranks = shard_pids(launcher)
+    results = []
+    streaming = threading.Semaphore(0)
+
+    def long_stream():
+        try:
+            response = requests.post(
+                launcher.url + "/generate_stream", headers=JSON, stream=True, timeout=120,
+                json={"inputs": "Once upon a time",
+                      "parameters": {"max_new_tokens": 500, "ignore_eos_token": True}})
+            text = b""
+            for chunk in response.iter_content(chunk_size=None):
+                if not text:
+                    streaming.release()
+                text += chunk
+            results.append(text.decode())
+        except requests.RequestException as error:
+            results.append(f"error: {error}")
+
+    threads = [threading.Thread(target=long_stream) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for _ in threads:
+        assert streaming.acquire(timeout=60)
+    os.kill(ranks[1], signal.SIGKILL)
+    code = launcher.process.wait(timeout=150)  # the bound only catches a hang
+    assert code != 0
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(results) == 2
+    # Each stream ends with an error event or a broken connection, not with a finished text.
+    assert all("error" in result and '"generated_text":"' not in result for result in results), \
+        results
+    assert not any(alive(pid) for pid in children)
+    assert not os.path.exists(launcher.uds + "-0")
+    assert not os.path.exists(launcher.uds + "-1")
