@@ -23,6 +23,25 @@ _CLEARED = ("HOSTNAME", "PORT", "MODEL_ID", "LOG_LEVEL", "HF_TOKEN", "HF_ENDPOIN
             "MAX_BATCH_SIZE", "JSON_OUTPUT")
 
 
+JSON = {"Content-Type": "application/json"}
+
+
+def generate(launcher, inputs, **parameters):
+    response = requests.post(launcher.url + "/generate", headers=JSON, timeout=120,
+                             json={"inputs": inputs, "parameters": parameters})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def stream(launcher, inputs, **parameters):
+    response = requests.post(launcher.url + "/generate_stream", headers=JSON, stream=True,
+                             timeout=120, json={"inputs": inputs, "parameters": parameters})
+    assert response.status_code == 200
+    frames = response.content.decode().split("\n\n")
+    assert frames[-1] == ""
+    return [json.loads(frame[len("data:"):]) for frame in frames[:-1]]
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

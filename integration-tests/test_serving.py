@@ -10,26 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from conftest import LAUNCHER_BIN, MODEL_DIR, Launcher, alive
-
-JSON = {"Content-Type": "application/json"}
-
-
-def generate(launcher, inputs, **parameters):
-    response = requests.post(launcher.url + "/generate", headers=JSON, timeout=120,
-                             json={"inputs": inputs, "parameters": parameters})
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def stream(launcher, inputs, **parameters):
-    response = requests.post(launcher.url + "/generate_stream", headers=JSON, stream=True,
-                             timeout=120, json={"inputs": inputs, "parameters": parameters})
-    assert response.status_code == 200
-    frames = response.content.decode().split("\n\n")
-    assert frames[-1] == ""
-    return [json.loads(frame[len("data:"):]) for frame in frames[:-1]]
-
+from conftest import JSON, LAUNCHER_BIN, MODEL_DIR, Launcher, alive, generate, stream
 
 def test_oracle_cases_through_generate_and_stream(launcher, oracle):
     for case in oracle:

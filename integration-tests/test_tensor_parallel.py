@@ -1,5 +1,4 @@
 """--num-shard N: one model split over N shard processes (Gloo), seen through the HTTP API."""
-import json
 import os
 import signal
 import subprocess
@@ -9,25 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from conftest import LAUNCHER_BIN, Launcher, alive, free_port
-
-JSON = {"Content-Type": "application/json"}
-
-
-def generate(launcher, inputs, **parameters):
-    response = requests.post(launcher.url + "/generate", headers=JSON, timeout=120,
-                             json={"inputs": inputs, "parameters": parameters})
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def stream_token_ids(launcher, inputs, **parameters):
-    response = requests.post(launcher.url + "/generate_stream", headers=JSON, stream=True,
-                             timeout=120, json={"inputs": inputs, "parameters": parameters})
-    assert response.status_code == 200
-    frames = [f for f in response.content.decode().split("\n\n") if f.startswith("data:")]
-    return [json.loads(f[len("data:"):])["token"]["id"] for f in frames]
-
+from conftest import JSON, LAUNCHER_BIN, Launcher, alive, free_port, generate, stream
 
 def shard_pids(launcher):
     """{rank: pid} of the launcher's shard processes."""
@@ -66,8 +47,8 @@ def test_oracle_tokens_and_one_shards_logprobs(sharded, launcher, oracle):
                         decoder_input_details=True)
         assert [t["id"] for t in body["details"]["tokens"]] == case["generated_tokens"]
         assert body["generated_text"] == case["generated_text"]
-        assert stream_token_ids(sharded, case["prompt"], max_new_tokens=n) == \
-            case["generated_tokens"]
+        events = stream(sharded, case["prompt"], max_new_tokens=n)
+        assert [e["token"]["id"] for e in events] == case["generated_tokens"]
         single = generate(launcher, case["prompt"], max_new_tokens=n, details=True,
                           decoder_input_details=True)
         pairs = list(zip(body["details"]["tokens"], single["details"]["tokens"])) + \
