@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 import pytest
@@ -40,6 +41,35 @@ def stream(launcher, inputs, **parameters):
     frames = response.content.decode().split("\n\n")
     assert frames[-1] == ""
     return [json.loads(frame[len("data:"):]) for frame in frames[:-1]]
+
+
+def long_streams(launcher, count):
+    """Starts `count` streams of 500 tokens and returns (threads, results) once each has its first
+    bytes. Each result is the stream's whole text, or "error: ..." when the connection broke."""
+    results = []
+    streaming = threading.Semaphore(0)
+
+    def run():
+        try:
+            response = requests.post(
+                launcher.url + "/generate_stream", headers=JSON, stream=True, timeout=120,
+                json={"inputs": "Once upon a time",
+                      "parameters": {"max_new_tokens": 500, "ignore_eos_token": True}})
+            text = b""
+            for chunk in response.iter_content(chunk_size=None):
+                if not text:
+                    streaming.release()
+                text += chunk
+            results.append(text.decode())
+        except requests.RequestException as error:
+            results.append(f"error: {error}")
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for _ in threads:
+        assert streaming.acquire(timeout=60)
+    return threads, results
 
 
 def free_port():

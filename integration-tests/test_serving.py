@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from conftest import JSON, LAUNCHER_BIN, MODEL_DIR, Launcher, alive, generate, stream
+from conftest import JSON, LAUNCHER_BIN, MODEL_DIR, Launcher, alive, generate, long_streams, stream
 
 def test_oracle_cases_through_generate_and_stream(launcher, oracle):
     for case in oracle:
@@ -60,32 +60,9 @@ def test_bad_flags_exit_with_tgi_messages():
 def test_killed_shard_fails_requests_and_stops_everything():
     launcher = Launcher()
     children = launcher.children()
-    results = []
-    streaming = threading.Semaphore(0)
-
-    def long_stream():
-        # Read as it comes: the shard is killed once every stream has its first token (a fast
-        # shard finishes 500 tokens of this tiny model in well under a second).
-        try:
-            response = requests.post(
-                launcher.url + "/generate_stream", headers=JSON, stream=True, timeout=120,
-                json={"inputs": "Once upon a time",
-                      "parameters": {"max_new_tokens": 500, "ignore_eos_token": True}})
-            text = b""
-            for chunk in response.iter_content(chunk_size=None):
-                if not text:
-                    streaming.release()
-                text += chunk
-            frames = [f for f in text.decode().split("\n\n") if f]
-            results.append(json.loads(frames[-1][len("data:"):]))
-        except requests.RequestException as error:
-            results.append({"error": str(error)})
-
-    threads = [threading.Thread(target=long_stream) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for _ in threads:
-        assert streaming.acquire(timeout=60)
+    # The shard is killed once every stream has its first token (a fast shard finishes 500
+    # tokens of this tiny model in well under a second).
+    threads, results = long_streams(launcher, 4)
     shard = [pid for pid in children
              if "text-generation-shard" in open(f"/proc/{pid}/cmdline").read()]
     assert shard, children
@@ -95,7 +72,8 @@ def test_killed_shard_fails_requests_and_stops_everything():
     for thread in threads:
         thread.join(timeout=60)
     assert len(results) == 4
-    assert all("error" in result for result in results), results
+    assert all("error" in result and '"generated_text":"' not in result for result in results), \
+        results
     assert "shard-0" in launcher.logs() or "Shard 0" in launcher.logs()
     assert not any(alive(pid) for pid in children)
     assert not os.path.exists(launcher.uds + "-0")

@@ -2,13 +2,12 @@
 import os
 import signal
 import subprocess
-import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 
-from conftest import JSON, LAUNCHER_BIN, Launcher, alive, free_port, generate, stream
+from conftest import LAUNCHER_BIN, Launcher, alive, free_port, generate, long_streams, stream
 
 def shard_pids(launcher):
     """{rank: pid} of the launcher's shard processes."""
@@ -86,29 +85,7 @@ def test_killing_rank_1_mid_decode_fails_requests_and_stops_everything():
     launcher = Launcher(args=["--num-shard", "2"])
     children = launcher.children()
     ranks = shard_pids(launcher)
-    results = []
-    streaming = threading.Semaphore(0)
-
-    def long_stream():
-        try:
-            response = requests.post(
-                launcher.url + "/generate_stream", headers=JSON, stream=True, timeout=120,
-                json={"inputs": "Once upon a time",
-                      "parameters": {"max_new_tokens": 500, "ignore_eos_token": True}})
-            text = b""
-            for chunk in response.iter_content(chunk_size=None):
-                if not text:
-                    streaming.release()
-                text += chunk
-            results.append(text.decode())
-        except requests.RequestException as error:
-            results.append(f"error: {error}")
-
-    threads = [threading.Thread(target=long_stream) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for _ in threads:
-        assert streaming.acquire(timeout=60)
+    threads, results = long_streams(launcher, 2)
     os.kill(ranks[1], signal.SIGKILL)
     code = launcher.process.wait(timeout=150)  # the bound only catches a hang
     assert code != 0
