@@ -98,3 +98,28 @@ def test_killing_rank_1_mid_decode_fails_requests_and_stops_everything():
     assert not any(alive(pid) for pid in children)
     assert not os.path.exists(launcher.uds + "-0")
     assert not os.path.exists(launcher.uds + "-1")
+
+
+def test_kv_heads_replicated_when_fewer_than_ranks(tmp_path):
+    """The random `tiny` Llama (4 heads, 2 KV heads) over 4 shards: each rank holds one head and
+    a copy of its KV head. Greedy tokens and logprobs match one shard."""
+    benchmark = os.environ.get("TGI_BENCHMARK_BIN")
+    assert benchmark, "text-generation-benchmark was not built (it writes the random model)"
+    model = tmp_path / "tiny"
+    subprocess.run([benchmark, "make-model", "--shape", "tiny", "--output", str(model)],
+                   check=True, capture_output=True)
+    prompts = ["Once upon a time", "The little dog", "Zoo"]
+    answers = {}
+    for shards in (1, 4):
+        instance = Launcher(args=["--model-id", str(model), "--num-shard", str(shards),
+                                  "--max-input-tokens", "64", "--max-total-tokens", "128"])
+        try:
+            answers[shards] = [generate(instance, p, max_new_tokens=8, details=True)
+                               for p in prompts]
+        finally:
+            assert instance.stop() == 0, instance.logs()
+    for one, four in zip(answers[1], answers[4]):
+        assert [t["id"] for t in four["details"]["tokens"]] == \
+            [t["id"] for t in one["details"]["tokens"]]
+        for mine, theirs in zip(four["details"]["tokens"], one["details"]["tokens"]):
+            assert abs(mine["logprob"] - theirs["logprob"]) <= 1e-4, (mine, theirs)
