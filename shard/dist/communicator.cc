@@ -7,11 +7,14 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
+#include <algorithm>
 #include <exception>
 #include <limits>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "shard/dist/shared_memory.h"
 
 namespace tgi::shard::dist {
 namespace {
@@ -22,6 +25,16 @@ std::string Message(const std::exception& e) {
     return error->what_without_backtrace();
   }
   return e.what();
+}
+
+// The error that breaks a group for good: every later collective returns it.
+absl::Status BrokenGroup(const char* what, int rank, int world_size,
+                         std::chrono::milliseconds timeout, absl::string_view detail) {
+  absl::Status broken = absl::UnavailableError(absl::StrCat(
+      "tensor-parallel ", what, " failed on rank ", rank, " of ", world_size,
+      " (a peer shard is gone or did not answer within ", timeout.count(), " ms): ", detail));
+  spdlog::error("{}", std::string(broken.message()));
+  return broken;
 }
 
 class SingleCommunicator final : public Communicator {
@@ -100,11 +113,7 @@ class GlooCommunicator final : public Communicator {
       work->wait(timeout_);
       return absl::OkStatus();
     } catch (const std::exception& e) {
-      broken_ = absl::UnavailableError(absl::StrCat(
-          "tensor-parallel ", what, " failed on rank ", rank(), " of ", world_size(),
-          " (a peer shard is gone or did not answer within ", timeout_.count(), " ms): ",
-          Message(e)));
-      spdlog::error("{}", std::string(broken_.message()));
+      broken_ = BrokenGroup(what, rank(), world_size(), timeout_, Message(e));
       return broken_;
     }
   }
@@ -114,6 +123,55 @@ class GlooCommunicator final : public Communicator {
   std::chrono::milliseconds timeout_;
   absl::Status broken_;
   std::vector<float> scratch_;  // [ranks][count] of AllReduceSum
+};
+
+// Ranks on one host. The sums are added in rank order, as the Gloo communicator's are, so the two
+// give the same bits.
+class SharedMemoryCommunicator final : public Communicator {
+ public:
+  SharedMemoryCommunicator(int rank, int world_size, c10::intrusive_ptr<c10d::Store> store,
+                           std::unique_ptr<SharedMemoryGroup> group,
+                           std::chrono::milliseconds timeout)
+      : Communicator(rank, world_size),
+        store_(std::move(store)),
+        group_(std::move(group)),
+        timeout_(timeout) {}
+
+  std::string backend() const override { return "shm"; }
+
+  absl::Status AllReduceSum(float* data, int64_t count) override {
+    return Run("all_reduce", [&] { return group_->Sum(data, count); });
+  }
+
+  absl::Status AllGather(const float* in, int64_t count, float* out) override {
+    return Run("all_gather", [&] {
+      return group_->Gather(in, static_cast<size_t>(count) * sizeof(float), out);
+    });
+  }
+
+  absl::StatusOr<int64_t> AllReduceMin(int64_t value) override {
+    std::vector<int64_t> values(static_cast<size_t>(world_size()));
+    absl::Status status = Run("all_reduce(min)", [&] {
+      return group_->Gather(&value, sizeof(value), values.data());
+    });
+    if (!status.ok()) return status;
+    return *std::min_element(values.begin(), values.end());
+  }
+
+ private:
+  template <typename Collective>
+  absl::Status Run(const char* what, Collective&& collective) {
+    if (!broken_.ok()) return broken_;
+    if (absl::Status status = collective(); !status.ok()) {
+      broken_ = BrokenGroup(what, rank(), world_size(), timeout_, status.message());
+    }
+    return broken_;
+  }
+
+  c10::intrusive_ptr<c10d::Store> store_;
+  std::unique_ptr<SharedMemoryGroup> group_;
+  std::chrono::milliseconds timeout_;
+  absl::Status broken_;
 };
 
 }  // namespace
@@ -142,6 +200,18 @@ absl::StatusOr<std::unique_ptr<Communicator>> Communicator::Connect(
     store_options.timeout = options.timeout;
     auto tcp = c10::make_intrusive<c10d::TCPStore>(options.master_addr, store_options);
     auto store = c10::make_intrusive<c10d::PrefixStore>("tgi", tcp);
+    if (options.shared_memory) {
+      absl::StatusOr<std::unique_ptr<SharedMemoryGroup>> shared = SharedMemoryGroup::Join(
+          *store, options.rank, options.world_size, options.timeout);
+      if (shared.ok()) {
+        spdlog::info("tensor parallelism: rank {} of {} joined through {}:{} (shared memory)",
+                     options.rank, options.world_size, options.master_addr, options.master_port);
+        return std::unique_ptr<Communicator>(new SharedMemoryCommunicator(
+            options.rank, options.world_size, store, std::move(*shared), options.timeout));
+      }
+      spdlog::info("tensor parallelism: {}; the collectives go through gloo",
+                   std::string(shared.status().message()));
+    }
     auto gloo_options = c10d::ProcessGroupGloo::Options::create(options.timeout);
     gloo_options->devices.push_back(
         c10d::ProcessGroupGloo::createDeviceForHostname(options.master_addr));

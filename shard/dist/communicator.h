@@ -1,7 +1,7 @@
 // The ranks of one tensor-parallel model and their collectives. The only place in the shard that
-// knows which backend carries them: c10d's Gloo on CPU (NCCL would go here for CUDA ranks). The
-// ranks meet through a TCP store at MASTER_ADDR:MASTER_PORT (rank 0 serves it), as
-// torch.distributed does. With one rank there is no process group and every collective is the
+// knows which backend carries them: shared memory between ranks on one host, c10d's Gloo between
+// hosts (NCCL would go here for CUDA ranks). The ranks meet through c10d's TCP store at
+// MASTER_ADDR:MASTER_PORT (rank 0 serves it), as torch.distributed does. With one rank there is no process group and every collective is the
 // identity. Every collective fails (never hangs) when a peer does not take part within the timeout
 // or has gone; after a failure the group is broken and every later collective fails too.
 #pragma once
@@ -23,6 +23,9 @@ struct CommunicatorOptions {
   int master_port = 29500;
   // How long a collective (and the rendezvous) waits for every rank.
   std::chrono::milliseconds timeout{std::chrono::seconds(60)};
+  // Carry the collectives through shared memory when every rank can map it (they share a host);
+  // otherwise, or when false, through Gloo.
+  bool shared_memory = true;
 };
 
 class Communicator {
@@ -35,7 +38,7 @@ class Communicator {
   virtual ~Communicator() = default;
   int rank() const { return rank_; }
   int world_size() const { return world_size_; }
-  virtual std::string backend() const = 0;
+  virtual std::string backend() const = 0;  // "none", "shm" or "gloo"
 
   // data[i] = the sum over ranks of data[i] (float32, in place), added in rank order whatever
   // `count` is, so that every rank gets the same bits and an element's sum never depends on the
