@@ -22,15 +22,20 @@ MarkdownTable ServerTable(const ServerFacts& facts) {
                                             facts.ready_seconds / floor, floor * 1e3));
   }
   table.AddRow({"Start to ready", ready});
+  const std::string rank = facts.shards > 1 ? absl::StrCat(" (rank 0 of ", facts.shards, ")") : "";
   for (auto [name, bytes] : {std::pair{"Shard RSS", facts.shard_rss_bytes},
-                             std::pair{"Shard peak RSS", facts.shard_peak_rss_bytes}}) {
+                             std::pair{"Shard peak RSS", facts.shard_peak_rss_bytes},
+                             std::pair{"Shard anonymous RSS", facts.shard_anon_rss_bytes},
+                             std::pair{"Shard file-backed RSS", facts.shard_file_rss_bytes}}) {
     std::string text = FormatBytes(bytes);
     if (facts.weight_bytes) {
-      absl::StrAppend(&text, absl::StrFormat(" (%.2f × the %s of weights)",
-                                             static_cast<double>(bytes) / *facts.weight_bytes,
-                                             FormatBytes(*facts.weight_bytes)));
+      const uint64_t share = *facts.weight_bytes / static_cast<uint64_t>(facts.shards);
+      absl::StrAppend(&text, absl::StrFormat(" (%.2f × the %s of weights%s)",
+                                             static_cast<double>(bytes) / share,
+                                             FormatBytes(share),
+                                             facts.shards > 1 ? " per shard" : ""));
     }
-    table.AddRow({name, text});
+    table.AddRow({absl::StrCat(name, rank), text});
   }
   return table;
 }
@@ -52,7 +57,10 @@ boost::json::object ServerJson(const ServerFacts& facts) {
                              {"model_dir", facts.model_dir},
                              {"ready_seconds", facts.ready_seconds},
                              {"shard_rss_bytes", facts.shard_rss_bytes},
-                             {"shard_peak_rss_bytes", facts.shard_peak_rss_bytes}};
+                             {"shard_peak_rss_bytes", facts.shard_peak_rss_bytes},
+                             {"shard_anon_rss_bytes", facts.shard_anon_rss_bytes},
+                             {"shard_file_rss_bytes", facts.shard_file_rss_bytes},
+                             {"shards", facts.shards}};
   if (facts.weight_bytes) out["weight_bytes"] = *facts.weight_bytes;
   if (facts.weight_bytes && facts.read_bandwidth) {
     out["ready_floor_seconds"] = static_cast<double>(*facts.weight_bytes) / *facts.read_bandwidth;

@@ -22,6 +22,11 @@ struct ServerFacts {
   double ready_seconds = 0;       // spawn to ready
   uint64_t shard_rss_bytes = 0;   // after the benchmark (VmRSS)
   uint64_t shard_peak_rss_bytes = 0;  // VmHWM
+  // The RSS split: the shard's own memory, and mapped files (libtorch and the ~300 libraries
+  // Debian's build of it loads) with shared memory.
+  uint64_t shard_anon_rss_bytes = 0;
+  uint64_t shard_file_rss_bytes = 0;
+  int shards = 1;  // the memory figures are rank 0's, against its 1/shards of the weights
   // Their floors, when the model's shape and the machine are known: the weights' bytes (the least
   // a shard can hold) and the time to read them once at the measured bandwidth (the least a
   // start can take).

@@ -132,6 +132,8 @@ absl::StatusOr<MemoryUse> ProcessMemory(pid_t pid) {
     fields >> key >> kib;
     if (key == "VmRSS:") use.rss_bytes = kib * 1024;
     if (key == "VmHWM:") use.peak_rss_bytes = kib * 1024;
+    if (key == "RssAnon:") use.anon_rss_bytes = kib * 1024;
+    if (key == "RssFile:" || key == "RssShmem:") use.file_rss_bytes += kib * 1024;
   }
   return use;
 }

@@ -52,6 +52,8 @@ class ChildProcess {
 struct MemoryUse {
   uint64_t rss_bytes = 0;       // VmRSS
   uint64_t peak_rss_bytes = 0;  // VmHWM
+  uint64_t anon_rss_bytes = 0;  // RssAnon: the process's own memory (weights, KV, heap)
+  uint64_t file_rss_bytes = 0;  // RssFile + RssShmem: mapped libraries, files, shared memory
 };
 
 // From /proc/<pid>/status.

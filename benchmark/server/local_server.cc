@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -148,6 +149,12 @@ absl::StatusOr<MemoryUse> LocalServer::ShardMemory() const {
   return ProcessMemory(shards.front());
 }
 
+int LocalServer::ShardCount() const {
+  if (!socket.empty()) return 1;
+  return std::max<int>(
+      1, static_cast<int>(DescendantsNamed(process->pid(), "text-generation-shard").size()));
+}
+
 ServerFacts FactsOf(const LocalServer& server, const std::string& binary,
                     const fs::path& model_dir) {
   ServerFacts facts;
@@ -157,7 +164,10 @@ ServerFacts FactsOf(const LocalServer& server, const std::string& binary,
   if (absl::StatusOr<MemoryUse> memory = server.ShardMemory(); memory.ok()) {
     facts.shard_rss_bytes = memory->rss_bytes;
     facts.shard_peak_rss_bytes = memory->peak_rss_bytes;
+    facts.shard_anon_rss_bytes = memory->anon_rss_bytes;
+    facts.shard_file_rss_bytes = memory->file_rss_bytes;
   }
+  facts.shards = server.ShardCount();
   return facts;
 }
 

@@ -63,8 +63,11 @@ struct LocalServer {
   double ready_seconds = 0;                 // spawn to answering (socket / GET /health 200)
 
   ~LocalServer();
-  // The shard process's memory: the process itself, or the launcher's text-generation-shard.
+  // The shard process's memory: the process itself, or the launcher's first text-generation-shard
+  // (rank 0).
   absl::StatusOr<MemoryUse> ShardMemory() const;
+  // How many shard processes serve the model (the launcher's --num-shard).
+  int ShardCount() const;
 };
 
 // What the report says about `server`: `binary`, the model, its start time and the shard's memory

@@ -85,6 +85,10 @@ def test_driver_writes_a_named_model_starts_the_shard_and_prints_the_roofline(wo
     assert data["machine"]["read_bandwidth_bytes_per_second"] > 0
     assert data["server"]["ready_seconds"] > 0
     assert data["server"]["shard_rss_bytes"] > 0
+    server = data["server"]
+    assert server["shards"] == 1
+    assert 0 < server["shard_anon_rss_bytes"] < server["shard_rss_bytes"]
+    assert server["shard_anon_rss_bytes"] + server["shard_file_rss_bytes"] <= server["shard_rss_bytes"] * 1.05
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     # The second run finds the model in the cache instead of writing it again.
@@ -173,4 +177,6 @@ def test_http_driver_starts_the_launcher_and_reports_its_start(workdir):
     assert data["server"]["binary"] == "text-generation-launcher"
     assert data["server"]["ready_seconds"] > 0
     assert data["server"]["shard_rss_bytes"] > 0
+    assert data["server"]["shards"] == 1
+    assert data["server"]["shard_anon_rss_bytes"] > 0
     assert markdown_tables(result.stdout)[-1][0] == ["Server", "Value"]
