@@ -254,7 +254,7 @@ TEST_P(PagedAttentionTest, QueriesDoNotDependOnTheirGrouping) {
 INSTANTIATE_TEST_SUITE_P(
     Paths, PagedAttentionTest,
     ::testing::Combine(::testing::ValuesIn(RunnableIsas()),
-                       ::testing::Values(at::kFloat, at::kBFloat16), ::testing::Values(8, 64, 128)),
+                       ::testing::Values(at::kFloat, at::kBFloat16), ::testing::Values(8, 40, 64, 128)),
     [](const ::testing::TestParamInfo<std::tuple<Isa, at::ScalarType, int64_t>>& info) {
       return absl::StrCat(Name(std::get<0>(info.param), std::get<1>(info.param)), "_d",
                           std::get<2>(info.param));

@@ -1,7 +1,11 @@
-// The AVX2 tiles of packed_linear: MR rows x NP panels, each panel two ymm registers of 8 lanes,
-// one pass over k with FMA (float32 weights) or k pairs widened by a shift and a mask (bfloat16
-// weights; for more rows than one tile, a pair is widened once into a buffer). The same
-// multiply-adds in the same order for every tile shape, as on the AVX-512 path.
+// The AVX2 tiles of packed_linear. One row (decode of one stream, memory-bound): one pass over k
+// with two panel pairs in flight, each panel two ymm registers of 8 lanes. Several rows: the
+// classic 6 x 16 register tile (six rows of one panel: 12 accumulators, two weight registers and
+// one broadcast fill the 16 ymm registers), x copied k-major per row tile, and k in blocks so that
+// a block of the pair's panels stays in L1 while every row tile uses it. bfloat16 weights are
+// widened by a shift and a mask (for several rows, once per pair into a buffer). Every output is
+// one accumulation over k in order, whatever the tile: a row's bits do not depend on its
+// companions, and match the AVX-512 path.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -14,8 +18,18 @@
 namespace tgi::shard::kernels::internal {
 namespace {
 
+// One-row tiles fetch each weight stream this far ahead (the hardware streamers stop at 4 KiB
+// pages).
 constexpr int64_t kPrefetchBytes = 2048;
-constexpr int64_t kMaxTileRows = 3;  // 3 rows x 2 panels x 2 registers = 12 accumulators
+// Rows per tile of the several-row path: 6 x 2 accumulators + 2 weights + 1 broadcast = 15 ymm.
+constexpr int64_t kTileRows = 6;
+// k per block of the several-row path: a block of the pair (kKBlock x 128 bytes) and of a tile's
+// x (kKBlock x 24 bytes) stay in L1 across the row tiles.
+constexpr int64_t kKBlock = 128;
+// Up to this many rows (two row tiles) the several-row path is still bound by the weights' DRAM
+// stream: its first tile fetches each stream kPrefetchBytes ahead into L1. More rows are bound by
+// the FMAs: the first tile pulls the next pair into L2 while the other tiles compute.
+constexpr int64_t kStreamRows = 2 * kTileRows;
 
 TGI_TARGET_AVX2 inline __m256 Silu(__m256 g) {
   const __m256 one = _mm256_set1_ps(1.0f);
@@ -25,115 +39,259 @@ TGI_TARGET_AVX2 inline __m256 Silu(__m256 g) {
 // Writes 16 columns (two registers) at `out`, of which `valid` are real.
 TGI_TARGET_AVX2 inline void Store16(float* out, __m256 lo, __m256 hi, int64_t valid,
                                     bool accumulate) {
+  if (valid >= 16) {
+    if (accumulate) {
+      lo = _mm256_add_ps(_mm256_loadu_ps(out), lo);
+      hi = _mm256_add_ps(_mm256_loadu_ps(out + 8), hi);
+    }
+    _mm256_storeu_ps(out, lo);
+    _mm256_storeu_ps(out + 8, hi);
+    return;
+  }
   alignas(32) float values[16];
   _mm256_store_ps(values, lo);
   _mm256_store_ps(values + 8, hi);
-  const int64_t n = std::min<int64_t>(valid, 16);
-  for (int64_t i = 0; i < n; ++i) out[i] = accumulate ? out[i] + values[i] : values[i];
+  for (int64_t i = 0; i < valid; ++i) out[i] = accumulate ? out[i] + values[i] : values[i];
 }
 
 TGI_TARGET_AVX2 inline __m256 BiasAt(const float* bias, int64_t offset) {
   return bias ? _mm256_loadu_ps(bias + offset) : _mm256_setzero_ps();
 }
 
-template <int MR, int NP>
-TGI_TARGET_AVX2 inline void Finish(__m256 (&acc)[MR][NP][2], const LinearArgs& a, int64_t pair,
-                                   int64_t m0) {
+float* ThreadBuffer(int which, size_t floats) {
+  struct Buffer {
+    float* data = nullptr;
+    size_t size = 0;
+    ~Buffer() { ::operator delete (data, std::align_val_t{64}); }
+  };
+  // 0: a widened bfloat16 pair, 1: the k-major copy of x, 2: partial sums.
+  thread_local Buffer buffers[3];
+  Buffer& buffer = buffers[which];
+  if (buffer.size < floats) {
+    ::operator delete (buffer.data, std::align_val_t{64});
+    buffer.data =
+        static_cast<float*>(::operator new (floats * sizeof(float), std::align_val_t{64}));
+    buffer.size = floats;
+  }
+  return buffer.data;
+}
+
+// ---- One row: NP panels from `pair`, all of k in one pass.
+
+template <int NP>
+TGI_TARGET_AVX2 inline void FinishRow(__m256 (&acc)[NP][2], const LinearArgs& a, int64_t pair) {
   const float* bias = a.bias == nullptr ? nullptr : a.bias + pair * 32;
-  for (int m = 0; m < MR; ++m) {
-    float* out = a.out + (m0 + m) * a.ldo;
-    if (a.epilogue == Epilogue::kSiluMul) {
-      for (int i = 0; i < NP / 2; ++i) {
-        const int64_t column = (pair + i) * 16;
-        if (column >= a.n_out) break;
-        __m256 r[2];
-        for (int h = 0; h < 2; ++h) {
-          const __m256 gate = _mm256_add_ps(acc[m][2 * i][h], BiasAt(bias, 32 * i + 8 * h));
-          const __m256 up = _mm256_add_ps(acc[m][2 * i + 1][h], BiasAt(bias, 32 * i + 16 + 8 * h));
-          r[h] = _mm256_mul_ps(Silu(gate), up);
-        }
-        Store16(out + column, r[0], r[1], a.n_out - column, false);
-      }
-      continue;
-    }
-    for (int j = 0; j < NP; ++j) {
-      const int64_t column = pair * 32 + j * 16;
+  if (a.epilogue == Epilogue::kSiluMul) {
+    for (int i = 0; i < NP / 2; ++i) {
+      const int64_t column = (pair + i) * 16;
       if (column >= a.n_out) break;
-      Store16(out + column, _mm256_add_ps(acc[m][j][0], BiasAt(bias, 16 * j)),
-              _mm256_add_ps(acc[m][j][1], BiasAt(bias, 16 * j + 8)), a.n_out - column,
-              a.epilogue == Epilogue::kAccumulate);
+      __m256 r[2];
+      for (int h = 0; h < 2; ++h) {
+        const __m256 gate = _mm256_add_ps(acc[2 * i][h], BiasAt(bias, 32 * i + 8 * h));
+        const __m256 up = _mm256_add_ps(acc[2 * i + 1][h], BiasAt(bias, 32 * i + 16 + 8 * h));
+        r[h] = _mm256_mul_ps(Silu(gate), up);
+      }
+      Store16(a.out + column, r[0], r[1], a.n_out - column, false);
     }
+    return;
+  }
+  for (int j = 0; j < NP; ++j) {
+    const int64_t column = pair * 32 + j * 16;
+    if (column >= a.n_out) break;
+    Store16(a.out + column, _mm256_add_ps(acc[j][0], BiasAt(bias, 16 * j)),
+            _mm256_add_ps(acc[j][1], BiasAt(bias, 16 * j + 8)), a.n_out - column,
+            a.epilogue == Epilogue::kAccumulate);
   }
 }
 
-// float32 panels at `w` (the pair's own, or a widened copy), rows m0 .. m0 + MR - 1.
-template <int MR, int NP>
-TGI_TARGET_AVX2 void TileF32(const LinearArgs& a, const float* w, int64_t pair, int64_t m0,
-                             bool prefetch) {
+template <int NP>
+TGI_TARGET_AVX2 void RowF32(const LinearArgs& a, int64_t pair) {
   const int64_t k_size = a.k;
-  const float* x = a.x + m0 * a.ldx;
-  __m256 acc[MR][NP][2];
-  for (int m = 0; m < MR; ++m) {
-    for (int j = 0; j < NP; ++j) acc[m][j][0] = acc[m][j][1] = _mm256_setzero_ps();
-  }
+  const float* w = static_cast<const float*>(a.w) + pair * 32 * k_size;
+  __m256 acc[NP][2];
+  for (int j = 0; j < NP; ++j) acc[j][0] = acc[j][1] = _mm256_setzero_ps();
   for (int64_t k = 0; k < k_size; ++k) {
-    __m256 wv[NP][2];
+    const __m256 xb = _mm256_broadcast_ss(a.x + k);
 #pragma GCC unroll 4
     for (int j = 0; j < NP; ++j) {
       const float* stream = w + F32PanelOffset(k_size, j, k);
-      if (prefetch)
-        _mm_prefetch(reinterpret_cast<const char*>(stream) + kPrefetchBytes, _MM_HINT_T0);
-      wv[j][0] = _mm256_load_ps(stream);
-      wv[j][1] = _mm256_load_ps(stream + 8);
-    }
-#pragma GCC unroll 4
-    for (int m = 0; m < MR; ++m) {
-      const __m256 xb = _mm256_broadcast_ss(x + m * a.ldx + k);
-#pragma GCC unroll 4
-      for (int j = 0; j < NP; ++j) {
-        acc[m][j][0] = _mm256_fmadd_ps(xb, wv[j][0], acc[m][j][0]);
-        acc[m][j][1] = _mm256_fmadd_ps(xb, wv[j][1], acc[m][j][1]);
-      }
+      _mm_prefetch(reinterpret_cast<const char*>(stream) + kPrefetchBytes, _MM_HINT_T0);
+      acc[j][0] = _mm256_fmadd_ps(xb, _mm256_load_ps(stream), acc[j][0]);
+      acc[j][1] = _mm256_fmadd_ps(xb, _mm256_load_ps(stream + 8), acc[j][1]);
     }
   }
-  Finish<MR, NP>(acc, a, pair, m0);
+  FinishRow<NP>(acc, a, pair);
 }
 
 // bfloat16 panels of the pair: lane l of a k pair holds (W[l, k], W[l, k + 1]).
-template <int MR, int NP>
-TGI_TARGET_AVX2 void TileBf16(const LinearArgs& a, int64_t pair, int64_t m0) {
+template <int NP>
+TGI_TARGET_AVX2 void RowBf16(const LinearArgs& a, int64_t pair) {
   const int64_t k_size = a.k;
   const uint16_t* w = static_cast<const uint16_t*>(a.w) + pair * 32 * k_size;
-  const float* x = a.x + m0 * a.ldx;
   const __m256i high = _mm256_set1_epi32(static_cast<int32_t>(0xffff0000u));
-  __m256 acc[MR][NP][2];
-  for (int m = 0; m < MR; ++m) {
-    for (int j = 0; j < NP; ++j) acc[m][j][0] = acc[m][j][1] = _mm256_setzero_ps();
-  }
+  __m256 acc[NP][2];
+  for (int j = 0; j < NP; ++j) acc[j][0] = acc[j][1] = _mm256_setzero_ps();
   for (int64_t k = 0; k < k_size; k += 2) {
+    const __m256 x0 = _mm256_broadcast_ss(a.x + k);
+    const __m256 x1 = _mm256_broadcast_ss(a.x + k + 1);
 #pragma GCC unroll 4
     for (int j = 0; j < NP; ++j) {
       const uint16_t* stream = w + Bf16PanelOffset(k_size, j, k);
-      if (m0 == 0)
-        _mm_prefetch(reinterpret_cast<const char*>(stream) + kPrefetchBytes, _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(stream) + kPrefetchBytes, _MM_HINT_T0);
       for (int h = 0; h < 2; ++h) {
         const __m256i pairs = _mm256_load_si256(reinterpret_cast<const __m256i*>(stream + 16 * h));
         const __m256 even = _mm256_castsi256_ps(_mm256_slli_epi32(pairs, 16));
         const __m256 odd = _mm256_castsi256_ps(_mm256_and_si256(pairs, high));
-#pragma GCC unroll 4
-        for (int m = 0; m < MR; ++m) {
-          acc[m][j][h] =
-              _mm256_fmadd_ps(_mm256_broadcast_ss(x + m * a.ldx + k), even, acc[m][j][h]);
-          acc[m][j][h] =
-              _mm256_fmadd_ps(_mm256_broadcast_ss(x + m * a.ldx + k + 1), odd, acc[m][j][h]);
-        }
+        acc[j][h] = _mm256_fmadd_ps(x0, even, acc[j][h]);
+        acc[j][h] = _mm256_fmadd_ps(x1, odd, acc[j][h]);
       }
     }
   }
-  Finish<MR, NP>(acc, a, pair, m0);
+  FinishRow<NP>(acc, a, pair);
 }
 
-// The pair widened to a float32 pair [K][2][16] in `out`.
+void OneRow(const LinearArgs& a, int64_t first, int64_t last) {
+  int64_t pair = first;
+  for (; pair + 2 <= last; pair += 2) a.bf16_weights ? RowBf16<4>(a, pair) : RowF32<4>(a, pair);
+  if (pair < last) a.bf16_weights ? RowBf16<2>(a, pair) : RowF32<2>(a, pair);
+}
+
+// ---- Several rows: 6 x 16 tiles over k blocks.
+
+// The row tiles of m rows, in order: tiles of at most kTileRows, as even as possible (base + 1
+// rows for the first `extra`, base for the others).
+template <typename Run>
+void ForRowTiles(int64_t m, Run&& run) {
+  const int64_t tiles = (m + kTileRows - 1) / kTileRows;
+  const int64_t base = m / tiles;
+  const int64_t extra = m % tiles;
+  for (int64_t t = 0, m0 = 0; t < tiles; ++t) {
+    const int64_t rows = base + (t < extra ? 1 : 0);
+    run(rows, m0);
+    m0 += rows;
+  }
+}
+
+// Rows m0 .. m0 + rows - 1 of x, k-major ([K][rows]) at packed + m0 * K.
+void PackRows(const LinearArgs& a, int64_t rows, int64_t m0, float* packed) {
+  float* out = packed + m0 * a.k;
+  for (int64_t m = 0; m < rows; ++m) {
+    const float* row = a.x + (m0 + m) * a.ldx;
+    for (int64_t k = 0; k < a.k; ++k) out[k * rows + m] = row[k];
+  }
+}
+
+// What one tile computes: panel j (0 or 1) of `pair` for rows m0 .. m0 + MR - 1 over k in
+// [begin, end). `w` is the pair's float32 panels ([K][2][16]: the pair itself or its widened
+// copy), `x` the tile's k-major rows, `partial` the tile's sums between blocks ([MR][2][16]).
+struct TileJob {
+  const float* w;
+  int64_t prefetch;  // bytes ahead of the weight stream that this tile prefetches; 0: none
+  const float* x;
+  float* partial;
+  int64_t pair;
+  int64_t m0;
+  int j;
+  int64_t begin;
+  int64_t end;
+};
+
+// After the last block: the epilogue. kSiluMul: panel 0 (the gate) leaves its sums in `partial`,
+// panel 1 (up) combines them.
+template <int MR>
+TGI_TARGET_AVX2 inline void FinishTile(__m256 (&acc)[MR][2], const LinearArgs& a,
+                                       const TileJob& t) {
+  const float* bias = a.bias == nullptr ? nullptr : a.bias + t.pair * 32;
+  if (a.epilogue == Epilogue::kSiluMul) {
+    if (t.j == 0) {
+#pragma GCC unroll 6
+      for (int m = 0; m < MR; ++m) {
+        _mm256_store_ps(t.partial + m * 32, acc[m][0]);
+        _mm256_store_ps(t.partial + m * 32 + 8, acc[m][1]);
+      }
+      return;
+    }
+    const int64_t column = t.pair * 16;
+#pragma GCC unroll 6
+    for (int m = 0; m < MR; ++m) {
+      __m256 r[2];
+      for (int h = 0; h < 2; ++h) {
+        const __m256 gate =
+            _mm256_add_ps(_mm256_load_ps(t.partial + m * 32 + 8 * h), BiasAt(bias, 8 * h));
+        const __m256 up = _mm256_add_ps(acc[m][h], BiasAt(bias, 16 + 8 * h));
+        r[h] = _mm256_mul_ps(Silu(gate), up);
+      }
+      Store16(a.out + (t.m0 + m) * a.ldo + column, r[0], r[1], a.n_out - column, false);
+    }
+    return;
+  }
+  const int64_t column = t.pair * 32 + t.j * 16;
+  const __m256 b0 = BiasAt(bias, 16 * t.j);
+  const __m256 b1 = BiasAt(bias, 16 * t.j + 8);
+#pragma GCC unroll 6
+  for (int m = 0; m < MR; ++m) {
+    Store16(a.out + (t.m0 + m) * a.ldo + column, _mm256_add_ps(acc[m][0], b0),
+            _mm256_add_ps(acc[m][1], b1), a.n_out - column, a.epilogue == Epilogue::kAccumulate);
+  }
+}
+
+template <int MR>
+TGI_TARGET_AVX2 void Tile(const LinearArgs& a, const TileJob& t) {
+  const int64_t k_size = a.k;
+  float* partial = t.partial + t.j * 16;
+  __m256 acc[MR][2];
+#pragma GCC unroll 6
+  for (int m = 0; m < MR; ++m) {
+    for (int h = 0; h < 2; ++h) {
+      acc[m][h] = t.begin == 0 ? _mm256_setzero_ps() : _mm256_load_ps(partial + m * 32 + 8 * h);
+    }
+  }
+  const float* w = t.w + F32PanelOffset(k_size, t.j, t.begin);
+  const float* x = t.x + t.begin * MR;
+  for (int64_t k = t.begin; k < t.end; ++k, w += 32, x += MR) {
+    if (t.prefetch == kPrefetchBytes) {
+      _mm_prefetch(reinterpret_cast<const char*>(w) + kPrefetchBytes, _MM_HINT_T0);
+    } else if (t.prefetch != 0) {
+      _mm_prefetch(reinterpret_cast<const char*>(w) + t.prefetch, _MM_HINT_T1);
+    }
+    const __m256 w0 = _mm256_load_ps(w);
+    const __m256 w1 = _mm256_load_ps(w + 8);
+#pragma GCC unroll 6
+    for (int m = 0; m < MR; ++m) {
+      const __m256 xb = _mm256_broadcast_ss(x + m);
+      acc[m][0] = _mm256_fmadd_ps(xb, w0, acc[m][0]);
+      acc[m][1] = _mm256_fmadd_ps(xb, w1, acc[m][1]);
+    }
+  }
+  if (t.end < k_size) {
+#pragma GCC unroll 6
+    for (int m = 0; m < MR; ++m) {
+      _mm256_store_ps(partial + m * 32, acc[m][0]);
+      _mm256_store_ps(partial + m * 32 + 8, acc[m][1]);
+    }
+    return;
+  }
+  FinishTile<MR>(acc, a, t);
+}
+
+void DispatchRows(int64_t rows, const LinearArgs& a, const TileJob& t) {
+  switch (rows) {
+    case 1:
+      return Tile<1>(a, t);
+    case 2:
+      return Tile<2>(a, t);
+    case 3:
+      return Tile<3>(a, t);
+    case 4:
+      return Tile<4>(a, t);
+    case 5:
+      return Tile<5>(a, t);
+    default:
+      return Tile<6>(a, t);
+  }
+}
+
+// bfloat16 pair `pair` widened to a float32 pair [K][2][16] in `out`.
 TGI_TARGET_AVX2 void WidenPair(const LinearArgs& a, int64_t pair, float* out) {
   const int64_t k_size = a.k;
   const uint16_t* w = static_cast<const uint16_t*>(a.w) + pair * 32 * k_size;
@@ -152,53 +310,31 @@ TGI_TARGET_AVX2 void WidenPair(const LinearArgs& a, int64_t pair, float* out) {
   }
 }
 
-float* ThreadBuffer(size_t floats) {
-  struct Buffer {
-    float* data = nullptr;
-    size_t size = 0;
-    ~Buffer() { ::operator delete (data, std::align_val_t{64}); }
-  };
-  thread_local Buffer buffer;
-  if (buffer.size < floats) {
-    ::operator delete (buffer.data, std::align_val_t{64});
-    buffer.data =
-        static_cast<float*>(::operator new (floats * sizeof(float), std::align_val_t{64}));
-    buffer.size = floats;
-  }
-  return buffer.data;
-}
-
-// One tile of `rows` (1..3) rows over NP panels from `pair`.
-template <int NP>
-void Tile(const LinearArgs& a, const float* widened, int64_t rows, int64_t pair, int64_t m0) {
-  const bool f32 = !a.bf16_weights || widened != nullptr;
-  const float* w = widened != nullptr ? widened : static_cast<const float*>(a.w) + pair * 32 * a.k;
-  const bool prefetch = m0 == 0 && widened == nullptr;
-  switch (rows) {
-    case 1:
-      return f32 ? TileF32<1, NP>(a, w, pair, m0, prefetch) : TileBf16<1, NP>(a, pair, m0);
-    case 2:
-      return f32 ? TileF32<2, NP>(a, w, pair, m0, prefetch) : TileBf16<2, NP>(a, pair, m0);
-    default:
-      if constexpr (NP == 2) {
-        return f32 ? TileF32<3, NP>(a, w, pair, m0, prefetch) : TileBf16<3, NP>(a, pair, m0);
-      }
-  }
-}
-
-void PairRange(const LinearArgs& a, int64_t first, int64_t last) {
-  if (a.m == 1) {
-    int64_t pair = first;
-    for (; pair + 2 <= last; pair += 2) Tile<4>(a, nullptr, 1, pair, 0);
-    if (pair < last) Tile<2>(a, nullptr, 1, pair, 0);
-    return;
-  }
-  const bool widen = a.bf16_weights && a.m > kMaxTileRows;
-  float* widened = widen ? ThreadBuffer(static_cast<size_t>(32 * a.k)) : nullptr;
+// The pairs [first, last) for every row, x already packed.
+void SeveralRows(const LinearArgs& a, const float* packed, int64_t first, int64_t last) {
+  float* partial = ThreadBuffer(2, static_cast<size_t>(a.m * 32));
+  float* widened = a.bf16_weights ? ThreadBuffer(0, static_cast<size_t>(32 * a.k)) : nullptr;
   for (int64_t pair = first; pair < last; ++pair) {
-    if (widen) WidenPair(a, pair, widened);
-    for (int64_t m0 = 0; m0 < a.m; m0 += kMaxTileRows) {
-      Tile<2>(a, widened, std::min(kMaxTileRows, a.m - m0), pair, m0);
+    const float* w = static_cast<const float*>(a.w) + pair * 32 * a.k;
+    if (widened != nullptr) {
+      WidenPair(a, pair, widened);
+      w = widened;
+    }
+    // The weights' first tile prefetches (a widened copy is in the caches already).
+    const int64_t prefetch = widened != nullptr ? 0
+                             : a.m <= kStreamRows ? kPrefetchBytes
+                                                  : 32 * a.k * int64_t{sizeof(float)};
+    // Panel 1 of the last pair may hold no output column (n_out not a multiple of 32).
+    const int panels = a.epilogue == Epilogue::kSiluMul || pair * 32 + 16 < a.n_out ? 2 : 1;
+    for (int64_t k0 = 0; k0 < a.k; k0 += kKBlock) {
+      const int64_t k1 = std::min(a.k, k0 + kKBlock);
+      for (int j = 0; j < panels; ++j) {
+        ForRowTiles(a.m, [&](int64_t rows, int64_t m0) {
+          DispatchRows(rows, a,
+                       TileJob{w, m0 == 0 ? prefetch : 0, packed + m0 * a.k, partial + m0 * 32,
+                               pair, m0, j, k0, k1});
+        });
+      }
     }
   }
 }
@@ -208,7 +344,14 @@ void PairRange(const LinearArgs& a, int64_t first, int64_t last) {
 void LinearPairsAvx2(const LinearArgs& a, PairQueue& pairs) {
   int64_t first = 0;
   int64_t last = 0;
-  while (pairs.Next(first, last)) PairRange(a, first, last);
+  if (a.m == 1) {
+    while (pairs.Next(first, last)) OneRow(a, first, last);
+    return;
+  }
+  // The row tiles' copies of x, k-major, in this thread's buffer, once for all its chunks.
+  float* packed = ThreadBuffer(1, static_cast<size_t>(a.m * a.k));
+  ForRowTiles(a.m, [&](int64_t rows, int64_t m0) { PackRows(a, rows, m0, packed); });
+  while (pairs.Next(first, last)) SeveralRows(a, packed, first, last);
 }
 
 }  // namespace tgi::shard::kernels::internal

@@ -121,6 +121,113 @@ TGI_TARGET_AVX512 void QueriesAvx512(const Query* queries, float scale, const Pa
 }
 
 template <typename T>
+TGI_TARGET_AVX2 inline __m256 Load8(const T* p) {
+  if constexpr (sizeof(T) == sizeof(float)) {
+    return _mm256_loadu_ps(reinterpret_cast<const float*>(p));
+  } else {
+    const __m128i bits = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(bits), 16));
+  }
+}
+
+TGI_TARGET_AVX2 inline float Sum256(__m256 v) {
+  __m128 x = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  x = _mm_add_ps(x, _mm_movehl_ps(x, x));
+  return _mm_cvtss_f32(_mm_add_ss(x, _mm_movehdup_ps(x)));
+}
+
+TGI_TARGET_AVX2 inline float Max256(__m256 v) {
+  __m128 x = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  x = _mm_max_ps(x, _mm_movehl_ps(x, x));
+  return _mm_cvtss_f32(_mm_max_ss(x, _mm_movehdup_ps(x)));
+}
+
+// One query over its blocks with an online softmax, on AVX2: a block's 16 scores are two
+// registers (K is stored transposed), DV = head_dim / 8 registers of output. A query at a time,
+// so its result cannot depend on its companions.
+template <int DV, typename T>
+TGI_TARGET_AVX2 void QueryAvx2(const Query& query, float scale, const PagedKv& kv, int64_t layer) {
+  constexpr int64_t kDim = DV * 8;
+  const T* cache = static_cast<const T*>(kv.data);
+  alignas(32) float qs[kDim];
+  for (int64_t d = 0; d < kDim; ++d) qs[d] = query.q[d] * scale;
+  __m256 o[DV];
+  for (int v = 0; v < DV; ++v) o[v] = _mm256_setzero_ps();
+  float running_max = kNegInf;
+  float total = 0;
+  const int64_t last = query.position / kBlockSize;
+  const __m256 lane_lo = _mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256 lane_hi = _mm256_setr_ps(8, 9, 10, 11, 12, 13, 14, 15);
+  alignas(32) float p[kBlockSize];
+  for (int64_t b = 0; b <= last; ++b) {
+    const T* kt = cache + kv.KOffset(query.blocks[b], layer, query.head);
+    __m256 s[2][2] = {{_mm256_setzero_ps(), _mm256_setzero_ps()},
+                      {_mm256_setzero_ps(), _mm256_setzero_ps()}};
+#pragma GCC unroll 4
+    for (int64_t d = 0; d < kDim; d += 2) {
+      const __m256 q0 = _mm256_broadcast_ss(qs + d);
+      const __m256 q1 = _mm256_broadcast_ss(qs + d + 1);
+      s[0][0] = _mm256_fmadd_ps(q0, Load8(kt + d * kBlockSize), s[0][0]);
+      s[0][1] = _mm256_fmadd_ps(q0, Load8(kt + d * kBlockSize + 8), s[0][1]);
+      s[1][0] = _mm256_fmadd_ps(q1, Load8(kt + (d + 1) * kBlockSize), s[1][0]);
+      s[1][1] = _mm256_fmadd_ps(q1, Load8(kt + (d + 1) * kBlockSize + 8), s[1][1]);
+    }
+    const int64_t valid = b < last ? kBlockSize : query.position % kBlockSize + 1;
+    const __m256 count = _mm256_set1_ps(static_cast<float>(valid));
+    const __m256 neg_inf = _mm256_set1_ps(kNegInf);
+    const __m256 lo = _mm256_blendv_ps(neg_inf, _mm256_add_ps(s[0][0], s[1][0]),
+                                       _mm256_cmp_ps(lane_lo, count, _CMP_LT_OQ));
+    const __m256 hi = _mm256_blendv_ps(neg_inf, _mm256_add_ps(s[0][1], s[1][1]),
+                                       _mm256_cmp_ps(lane_hi, count, _CMP_LT_OQ));
+    const float new_max = std::max(running_max, Max256(_mm256_max_ps(lo, hi)));
+    const __m256 m = _mm256_set1_ps(new_max);
+    const __m256 p_lo = internal::Exp256(_mm256_sub_ps(lo, m));
+    const __m256 p_hi = internal::Exp256(_mm256_sub_ps(hi, m));
+    const float correction = std::exp(running_max - new_max);
+    total = total * correction + Sum256(_mm256_add_ps(p_lo, p_hi));
+    _mm256_store_ps(p, p_lo);
+    _mm256_store_ps(p + 8, p_hi);
+    const __m256 c = _mm256_set1_ps(correction);
+    for (int v = 0; v < DV; ++v) o[v] = _mm256_mul_ps(o[v], c);
+    running_max = new_max;
+    const T* values = cache + kv.VOffset(query.blocks[b], layer, query.head);
+    for (int64_t j = 0; j < valid; ++j) {
+      const __m256 pj = _mm256_broadcast_ss(p + j);
+#pragma GCC unroll 16
+      for (int v = 0; v < DV; ++v) {
+        o[v] = _mm256_fmadd_ps(pj, Load8(values + j * kDim + v * 8), o[v]);
+      }
+    }
+  }
+  const __m256 inv = _mm256_set1_ps(1.0f / total);
+  for (int v = 0; v < DV; ++v) _mm256_storeu_ps(query.out + v * 8, _mm256_mul_ps(o[v], inv));
+}
+
+// The AVX2 path for head_dim 8, 16, 32, 64 or 128; false for any other.
+template <typename T>
+bool QueryAvx2ByDim(const Query& query, float scale, const PagedKv& kv, int64_t layer) {
+  switch (kv.head_dim) {
+    case 8:
+      QueryAvx2<1, T>(query, scale, kv, layer);
+      return true;
+    case 16:
+      QueryAvx2<2, T>(query, scale, kv, layer);
+      return true;
+    case 32:
+      QueryAvx2<4, T>(query, scale, kv, layer);
+      return true;
+    case 64:
+      QueryAvx2<8, T>(query, scale, kv, layer);
+      return true;
+    case 128:
+      QueryAvx2<16, T>(query, scale, kv, layer);
+      return true;
+    default:
+      return false;
+  }
+}
+
+template <typename T>
 void QueryGeneric(const Query& query, float scale, const PagedKv& kv, int64_t layer) {
   const int64_t dim = kv.head_dim;
   const T* cache = static_cast<const T*>(kv.data);
@@ -155,12 +262,17 @@ void QueryGeneric(const Query& query, float scale, const PagedKv& kv, int64_t la
   for (int64_t d = 0; d < dim; ++d) query.out[d] = o[d] / total;
 }
 
-// Queries [0, n) of one row and KV head: two at a time on the AVX-512 path.
+// Queries [0, n) of one row and KV head: two at a time on the AVX-512 path, one at a time on the
+// AVX2 path, else the portable loop.
 template <typename T>
 void RunQueries(const Query* queries, int64_t n, float scale, const PagedKv& kv, int64_t layer,
-                bool avx512) {
-  if (!avx512 || (kv.head_dim != 64 && kv.head_dim != 128)) {
-    for (int64_t i = 0; i < n; ++i) QueryGeneric<T>(queries[i], scale, kv, layer);
+                Isa isa) {
+  const bool avx512 = isa >= Isa::kAvx512 && (kv.head_dim == 64 || kv.head_dim == 128);
+  if (!avx512) {
+    for (int64_t i = 0; i < n; ++i) {
+      if (isa >= Isa::kAvx2 && QueryAvx2ByDim<T>(queries[i], scale, kv, layer)) continue;
+      QueryGeneric<T>(queries[i], scale, kv, layer);
+    }
     return;
   }
   int64_t i = 0;
@@ -192,7 +304,7 @@ struct Task {
 void PagedAttention(const float* q, int64_t ldq, const AttentionRow* rows, int64_t num_rows,
                     int64_t heads, float scale, const PagedKv& kv, int64_t layer, float* out,
                     int64_t ldo, Isa isa) {
-  const bool avx512 = Supported(isa) >= Isa::kAvx512;
+  isa = Supported(isa);
   const int64_t group = heads / kv.kv_heads;
   const int64_t dim = kv.head_dim;
   std::vector<Task> tasks;
@@ -221,9 +333,9 @@ void PagedAttention(const float* q, int64_t ldq, const AttentionRow* rows, int64
       }
       const auto n = static_cast<int64_t>(queries.size());
       if (kv.dtype == at::kBFloat16) {
-        RunQueries<uint16_t>(queries.data(), n, scale, kv, layer, avx512);
+        RunQueries<uint16_t>(queries.data(), n, scale, kv, layer, isa);
       } else {
-        RunQueries<float>(queries.data(), n, scale, kv, layer, avx512);
+        RunQueries<float>(queries.data(), n, scale, kv, layer, isa);
       }
     }
   };
