@@ -8,6 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/utf8.h"
 
 namespace tgi::router::chat {
 namespace {
@@ -67,19 +68,6 @@ uint32_t LowerOf(uint32_t cp) {
 
 bool IsCased(uint32_t cp) { return UpperOf(cp) != cp || LowerOf(cp) != cp || cp == 0xDF; }
 
-void AppendUtf8(uint32_t cp, std::string& out) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
-
 enum class CaseMode { kLower, kUpper, kTitle, kCapitalize };
 
 // str.lower/upper/title/capitalize: title uppercases a cased character that follows an uncased
@@ -99,7 +87,7 @@ std::string MapCase(std::string_view s, CaseMode mode) {
     bool upper = mode == CaseMode::kUpper;
     if (mode == CaseMode::kTitle) upper = !previous_cased;
     if (mode == CaseMode::kCapitalize) upper = first;
-    AppendUtf8(upper ? UpperOf(cp) : LowerOf(cp), out);
+    common::AppendUtf8(upper ? UpperOf(cp) : LowerOf(cp), out);
     previous_cased = IsCased(cp);
     first = false;
   }

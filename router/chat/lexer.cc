@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/utf8.h"
 
 namespace tgi::router::chat {
 namespace {
@@ -25,24 +26,6 @@ std::string_view RStrip(std::string_view s) {
   return s;
 }
 
-void AppendUtf8(uint32_t cp, std::string& out) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
-
 // Appends the code point written as `digits` hex digits at body[at...]; false if malformed.
 bool AppendHexEscape(std::string_view body, size_t at, size_t digits, std::string& out) {
   if (at + digits > body.size()) return false;
@@ -52,7 +35,7 @@ bool AppendHexEscape(std::string_view body, size_t at, size_t digits, std::strin
     if (!std::isxdigit(h)) return false;
     cp = cp * 16 + (std::isdigit(h) ? h - '0' : std::tolower(h) - 'a' + 10);
   }
-  AppendUtf8(cp, out);
+  common::AppendUtf8(cp, out);
   return true;
 }
 

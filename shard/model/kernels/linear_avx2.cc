@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <new>
 
 #include "shard/model/kernels/linear_internal.h"
 #include "shard/model/kernels/vec_math.h"
@@ -56,24 +55,6 @@ TGI_TARGET_AVX2 inline void Store16(float* out, __m256 lo, __m256 hi, int64_t va
 
 TGI_TARGET_AVX2 inline __m256 BiasAt(const float* bias, int64_t offset) {
   return bias ? _mm256_loadu_ps(bias + offset) : _mm256_setzero_ps();
-}
-
-float* ThreadBuffer(int which, size_t floats) {
-  struct Buffer {
-    float* data = nullptr;
-    size_t size = 0;
-    ~Buffer() { ::operator delete (data, std::align_val_t{64}); }
-  };
-  // 0: a widened bfloat16 pair, 1: the k-major copy of x, 2: partial sums.
-  thread_local Buffer buffers[3];
-  Buffer& buffer = buffers[which];
-  if (buffer.size < floats) {
-    ::operator delete (buffer.data, std::align_val_t{64});
-    buffer.data =
-        static_cast<float*>(::operator new (floats * sizeof(float), std::align_val_t{64}));
-    buffer.size = floats;
-  }
-  return buffer.data;
 }
 
 // ---- One row: NP panels from `pair`, all of k in one pass.
@@ -386,8 +367,8 @@ TGI_TARGET_AVX2 void WidenPair(const LinearArgs& a, int64_t pair, float* out) {
 
 // The pairs [first, last) for every row, x already packed.
 void SeveralRows(const LinearArgs& a, const float* packed, int64_t first, int64_t last) {
-  float* partial = ThreadBuffer(2, static_cast<size_t>(a.m * 32));
-  float* widened = a.bf16_weights ? ThreadBuffer(0, static_cast<size_t>(32 * a.k)) : nullptr;
+  float* partial = ThreadBuffer(Scratch::kPartialSums, static_cast<size_t>(a.m * 32));
+  float* widened = a.bf16_weights ? ThreadBuffer(Scratch::kWidenedPair, static_cast<size_t>(32 * a.k)) : nullptr;
   for (int64_t pair = first; pair < last; ++pair) {
     const float* w = static_cast<const float*>(a.w) + pair * 32 * a.k;
     if (widened != nullptr) {
@@ -428,7 +409,7 @@ void LinearPairsAvx2(const LinearArgs& a, PairQueue& pairs) {
     return;
   }
   // The row tiles' copies of x, k-major, in this thread's buffer, once for all its chunks.
-  float* packed = ThreadBuffer(1, static_cast<size_t>(a.m * a.k));
+  float* packed = ThreadBuffer(Scratch::kPackedRows, static_cast<size_t>(a.m * a.k));
   ForRowTiles(a.m, [&](int64_t rows, int64_t m0) { PackRows(a, rows, m0, packed); });
   while (pairs.Next(first, last)) SeveralRows(a, packed, first, last);
 }

@@ -9,7 +9,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <new>
 #include <vector>
 
 #include "shard/model/kernels/linear_internal.h"
@@ -19,25 +18,6 @@ namespace tgi::shard::kernels::internal {
 namespace {
 
 enum class Kind { kF32, kBf16Widen };
-
-// A grow-only 64-byte aligned float buffer per thread and use (the float32 tiles use aligned
-// loads): 0 for a widened bfloat16 pair, 1 for the k-major copy of x, 2 for partial sums.
-float* ThreadBuffer(int which, size_t floats) {
-  struct Buffer {
-    float* data = nullptr;
-    size_t size = 0;
-    ~Buffer() { ::operator delete (data, std::align_val_t{64}); }
-  };
-  thread_local Buffer buffers[3];
-  Buffer& buffer = buffers[which];
-  if (buffer.size < floats) {
-    ::operator delete (buffer.data, std::align_val_t{64});
-    buffer.data =
-        static_cast<float*>(::operator new (floats * sizeof(float), std::align_val_t{64}));
-    buffer.size = floats;
-  }
-  return buffer.data;
-}
 
 // Up to this many rows one tile, 4 panels wide, covers every row (more weight streams in flight).
 constexpr int64_t kWideRows = 6;
@@ -308,7 +288,7 @@ template <Kind kind>
 void Pairs(const LinearArgs& args, PairQueue& pairs) {
   // The row tiles' copies of x, k-major, in this thread's buffer, once for all its chunks.
   LinearArgs a = args;
-  float* packed = ThreadBuffer(1, static_cast<size_t>(a.m * a.k));
+  float* packed = ThreadBuffer(Scratch::kPackedRows, static_cast<size_t>(a.m * a.k));
   ForRowTiles(a.m, [&](int64_t rows, int64_t m0) { PackRows(a, rows, m0, packed); });
   a.x_packed = packed;
   int64_t first = 0;
@@ -333,7 +313,7 @@ void PairsOfPackedRows(const LinearArgs& a, int64_t first, int64_t last) {
   }
   // Row tiles of at most 14, as even as possible, over k blocks: each block of a pair's panels
   // stays in L1 across the tiles. `partial` holds every tile's sums between blocks.
-  float* partial = ThreadBuffer(2, static_cast<size_t>(a.m * 32));
+  float* partial = ThreadBuffer(Scratch::kPartialSums, static_cast<size_t>(a.m * 32));
   auto for_tiles = [&](auto&& run) {
     for (int64_t k0 = 0; k0 < a.k; k0 += kKBlock) {
       const int64_t k1 = std::min(a.k, k0 + kKBlock);
@@ -346,7 +326,7 @@ void PairsOfPackedRows(const LinearArgs& a, int64_t first, int64_t last) {
     // Many rows: widen each bfloat16 pair once and run the float32 tiles on it, the widening paid
     // once for all row tiles. The same FMAs in the same order as TileBf16Widen: a row's result
     // does not depend on how many rows there are.
-    float* widened = ThreadBuffer(0, static_cast<size_t>(32 * a.k));
+    float* widened = ThreadBuffer(Scratch::kWidenedPair, static_cast<size_t>(32 * a.k));
     LinearArgs f32 = a;
     f32.widened_pair = widened;
     for (int64_t pair = first; pair < last; ++pair) {

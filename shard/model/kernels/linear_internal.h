@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 
 #include "shard/model/kernels/packed_linear.h"
@@ -58,6 +59,11 @@ class PairQueue {
   int64_t last_;
   int64_t chunk_;
 };
+
+// A grow-only, 64-byte aligned float buffer of this thread for one use (the float32 tiles use
+// aligned loads): 0 a widened bfloat16 pair, 1 the k-major copy of x, 2 partial sums.
+enum class Scratch { kWidenedPair = 0, kPackedRows = 1, kPartialSums = 2 };
+float* ThreadBuffer(Scratch which, size_t floats);
 
 // Each computes the pairs it takes from `pairs` until none is left.
 void LinearPairsAvx512(const LinearArgs& args, PairQueue& pairs);

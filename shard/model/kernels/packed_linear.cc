@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 #include <exception>
+#include <new>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -24,6 +25,27 @@ constexpr int64_t kChunksPerThread = 8;
 int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 }  // namespace
+
+namespace internal {
+
+float* ThreadBuffer(Scratch which, size_t floats) {
+  struct Buffer {
+    float* data = nullptr;
+    size_t size = 0;
+    ~Buffer() { ::operator delete (data, std::align_val_t{64}); }
+  };
+  thread_local Buffer buffers[3];
+  Buffer& buffer = buffers[static_cast<int>(which)];
+  if (buffer.size < floats) {
+    ::operator delete (buffer.data, std::align_val_t{64});
+    buffer.data =
+        static_cast<float*>(::operator new (floats * sizeof(float), std::align_val_t{64}));
+    buffer.size = floats;
+  }
+  return buffer.data;
+}
+
+}  // namespace internal
 
 absl::Status PackedWeight::Allocate(int64_t n, int64_t k, at::ScalarType dtype, bool gate_up) {
   if (dtype != at::kFloat && dtype != at::kBFloat16) {
