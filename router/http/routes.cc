@@ -11,6 +11,7 @@
 #include "router/api/errors.h"
 #include "router/api/generate_request.h"
 #include "router/api/openapi.h"
+#include "router/http/auth.h"
 
 namespace tgi::router::http {
 
@@ -210,15 +211,7 @@ Headers Routes::CorsHeaders(const Request& request) const {
 }
 
 bool Routes::Authorized(const Request& request) const {
-  if (config_.api_key.empty()) return true;
-  const std::optional<std::string_view> value =
-      HeaderValue(request, beast_http::field::authorization);
-  const std::string expected = "bearer " + config_.api_key;
-  return value && value->size() == expected.size() &&
-         std::equal(value->begin(), value->end(), expected.begin(), [](char a, char b) {
-           return std::tolower(static_cast<unsigned char>(a)) ==
-                  std::tolower(static_cast<unsigned char>(b));
-         });
+  return BearerKeyMatches(HeaderValue(request, beast_http::field::authorization), config_.api_key);
 }
 
 void Routes::Handle(Request request, std::shared_ptr<Responder> responder) {
