@@ -107,6 +107,12 @@ absl::StatusOr<RouterOptions> ParseRouterOptions(int argc, char** argv) {
   add("--drain-timeout", o.drain_timeout, "DRAIN_TIMEOUT",
       "Seconds a stop signal waits for the requests in flight before failing them")
       ->check(CLI::NonNegativeNumber);
+  add("--http-request-timeout", o.http_request_timeout, "HTTP_REQUEST_TIMEOUT",
+      "Seconds a client has to send a whole request once it has begun")
+      ->check(CLI::PositiveNumber);
+  add("--http-idle-timeout", o.http_idle_timeout, "HTTP_IDLE_TIMEOUT",
+      "Seconds a kept-alive connection may wait for its next request")
+      ->check(CLI::PositiveNumber);
   bool ngrok = false;
   std::string ignored;
   app.add_flag("--ngrok", ngrok, "Accepted; ngrok is not built")->envname("NGROK");

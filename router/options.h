@@ -43,6 +43,11 @@ struct RouterOptions {
   // Not a TGI flag: how long a stop signal waits for the requests in flight (the launcher passes
   // a little less than its --graceful-termination-timeout) before failing them.
   int64_t drain_timeout = 85;
+  // Not TGI flags: a client has this long to send a whole request once its first byte is in (a
+  // slowloris client sending a byte a second is closed), and a kept-alive connection with no
+  // request is closed after the idle timeout.
+  int64_t http_request_timeout = 10;
+  int64_t http_idle_timeout = 75;
 };
 
 // Parses argv and the environment (a flag wins over its variable), then runs TGI's checks.

@@ -121,6 +121,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void ReadRequest() {
     responded_ = streaming_ = response_complete_ = false;
     on_gone_ = nullptr;
+    // Idle until the request's first byte (already here when the client pipelined it).
+    stream_.expires_after(buffer_.size() == 0 ? options_.idle_timeout : options_.request_timeout);
     ReadHeaderBlock();
   }
 
@@ -140,6 +142,9 @@ class Session : public std::enable_shared_from_this<Session> {
           if (ec) {
             self->OnRead(ec);
             return;
+          }
+          if (self->buffer_.size() == 0) {
+            self->stream_.expires_after(self->options_.request_timeout);
           }
           self->buffer_.commit(n);
           self->ReadHeaderBlock();
@@ -199,6 +204,8 @@ class Session : public std::enable_shared_from_this<Session> {
       Close();
       return;
     }
+    // The request is in; the response takes as long as generation does.
+    stream_.expires_never();
     Request request = parser_->release();
     keep_alive_ = request.keep_alive();
     ++in_flight_;

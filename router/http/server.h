@@ -57,6 +57,11 @@ struct ServerOptions {
   int threads = 2;                     // I/O threads
   // A ":" comment frame keeps a quiet event stream alive after this long without an event.
   std::chrono::milliseconds stream_keep_alive{15'000};
+  // Once a request's first byte is in, its header and body must all arrive within this (a
+  // slowloris client is closed); a kept-alive connection waits this long for its next request.
+  // Neither bounds the time a response takes.
+  std::chrono::milliseconds request_timeout{10'000};
+  std::chrono::milliseconds idle_timeout{75'000};
 };
 
 class Server {

@@ -6,6 +6,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <future>
 #include <string>
@@ -26,6 +27,8 @@ class ServerTest : public ::testing::Test {
     options.port = 0;
     options.payload_limit = 1000;
     options.stream_keep_alive = std::chrono::milliseconds(100);
+    options.request_timeout = std::chrono::milliseconds(400);
+    options.idle_timeout = std::chrono::milliseconds(1000);
     server_ = std::make_unique<Server>(options, [this](Request request,
                                                        std::shared_ptr<Responder> responder) {
       Handle(std::move(request), std::move(responder));
@@ -49,6 +52,12 @@ class ServerTest : public ::testing::Test {
         std::this_thread::sleep_for(std::chrono::milliseconds(350));
         responder->SendEvent("{}");
         responder->EndStream();
+      }).detach();
+    } else if (target == "/slow") {
+      // Answers after longer than the request timeout: that bounds reading, not answering.
+      std::thread([responder] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(700));
+        responder->Send(beast_http::status::ok, "text/plain", "late");
       }).detach();
     } else if (target == "/hang") {
       responder->OnClientGone([this] { gone_.set_value(); });
@@ -156,6 +165,61 @@ TEST_F(ServerTest, MalformedRequestClosesTheConnection) {
   beast::error_code ec;
   socket.read_some(net::buffer(&byte, 1), ec);
   EXPECT_TRUE(ec == net::error::eof || ec == net::error::connection_reset) << ec.message();
+}
+
+// Reads until the server closes the connection; false if it is still open after `bound`.
+bool ClosedByServerWithin(tcp::socket& socket, std::chrono::milliseconds bound) {
+  std::atomic<bool> closed{false};
+  std::thread reader([&] {
+    char byte;
+    beast::error_code ec;
+    while (!ec) socket.read_some(net::buffer(&byte, 1), ec);
+    closed = true;
+  });
+  const auto deadline = std::chrono::steady_clock::now() + bound;
+  while (!closed && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const bool by_server = closed;
+  beast::error_code ignored;
+  socket.shutdown(tcp::socket::shutdown_both, ignored);  // ends the reader either way
+  reader.join();
+  return by_server;
+}
+
+TEST_F(ServerTest, SlowlorisClientIsClosedWhileOthersAreServed) {
+  tcp::socket slow = Connect();
+  std::atomic<bool> stop{false};
+  std::thread trickle([&] {
+    // One header byte every 50 ms, never finishing the header block.
+    const std::string head = "POST /echo HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+    for (size_t i = 0; !stop; ++i) {
+      beast::error_code ec;
+      const char byte = i < head.size() ? head[i] : 'a';
+      net::write(slow, net::buffer(&byte, 1), ec);
+      if (ec) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  });
+  tcp::socket normal = Connect();
+  EXPECT_EQ(RoundTrip(normal, "/echo", "meanwhile").body(), "meanwhile");
+  EXPECT_TRUE(ClosedByServerWithin(slow, std::chrono::seconds(10)));
+  stop = true;
+  trickle.join();
+  EXPECT_EQ(RoundTrip(normal, "/echo", "still").body(), "still");
+}
+
+TEST_F(ServerTest, IdleKeptAliveConnectionIsClosed) {
+  tcp::socket socket = Connect();
+  EXPECT_EQ(RoundTrip(socket, "/echo", "once").body(), "once");
+  EXPECT_TRUE(ClosedByServerWithin(socket, std::chrono::seconds(10)));
+}
+
+TEST_F(ServerTest, AResponseMayTakeLongerThanTheRequestTimeout) {
+  tcp::socket socket = Connect();
+  auto response = RoundTrip(socket, "/slow");
+  EXPECT_EQ(response.result(), beast_http::status::ok);
+  EXPECT_EQ(response.body(), "late");
 }
 
 }  // namespace
