@@ -199,6 +199,7 @@ int Run(const RouterOptions& options, common::StopSignal& stop) {
   server_options.payload_limit = static_cast<uint64_t>(options.payload_limit);
   server_options.request_timeout = std::chrono::seconds(options.http_request_timeout);
   server_options.idle_timeout = std::chrono::seconds(options.http_idle_timeout);
+  server_options.write_timeout = std::chrono::seconds(options.http_write_timeout);
   http::Server server(server_options, [&routes](http::Request request,
                                                 std::shared_ptr<http::Responder> responder) {
     routes.Handle(std::move(request), std::move(responder));

@@ -113,6 +113,9 @@ absl::StatusOr<RouterOptions> ParseRouterOptions(int argc, char** argv) {
   add("--http-idle-timeout", o.http_idle_timeout, "HTTP_IDLE_TIMEOUT",
       "Seconds a kept-alive connection may wait for its next request")
       ->check(CLI::PositiveNumber);
+  add("--http-write-timeout", o.http_write_timeout, "HTTP_WRITE_TIMEOUT",
+      "Seconds a client may leave a response unread before it is dropped")
+      ->check(CLI::PositiveNumber);
   bool ngrok = false;
   std::string ignored;
   app.add_flag("--ngrok", ngrok, "Accepted; ngrok is not built")->envname("NGROK");

@@ -45,9 +45,11 @@ struct RouterOptions {
   int64_t drain_timeout = 85;
   // Not TGI flags: a client has this long to send a whole request once its first byte is in (a
   // slowloris client sending a byte a second is closed), and a kept-alive connection with no
-  // request is closed after the idle timeout.
+  // request is closed after the idle timeout; a write the client does not take within the write
+  // timeout drops the connection (and cancels its request).
   int64_t http_request_timeout = 10;
   int64_t http_idle_timeout = 75;
+  int64_t http_write_timeout = 30;
 };
 
 // Parses argv and the environment (a flag wins over its variable), then runs TGI's checks.

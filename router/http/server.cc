@@ -266,6 +266,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     writing_ = true;
+    stream_.expires_after(options_.write_timeout);
     net::async_write(stream_, net::buffer(writes_.front()),
                      net::bind_executor(strand_, [self = shared_from_this()](beast::error_code ec,
                                                                              size_t) {

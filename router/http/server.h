@@ -62,6 +62,9 @@ struct ServerOptions {
   // Neither bounds the time a response takes.
   std::chrono::milliseconds request_timeout{10'000};
   std::chrono::milliseconds idle_timeout{75'000};
+  // A write the client does not take within this long closes the connection (a client that
+  // stops reading a stream is dropped and its request cancelled, instead of queueing events).
+  std::chrono::milliseconds write_timeout{30'000};
 };
 
 class Server {

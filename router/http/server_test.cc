@@ -29,6 +29,7 @@ class ServerTest : public ::testing::Test {
     options.stream_keep_alive = std::chrono::milliseconds(100);
     options.request_timeout = std::chrono::milliseconds(400);
     options.idle_timeout = std::chrono::milliseconds(1000);
+    options.write_timeout = std::chrono::milliseconds(500);
     server_ = std::make_unique<Server>(options, [this](Request request,
                                                        std::shared_ptr<Responder> responder) {
       Handle(std::move(request), std::move(responder));
@@ -58,6 +59,18 @@ class ServerTest : public ::testing::Test {
       std::thread([responder] {
         std::this_thread::sleep_for(std::chrono::milliseconds(700));
         responder->Send(beast_http::status::ok, "text/plain", "late");
+      }).detach();
+    } else if (target == "/flood") {
+      // Up to 64 MB of events, far more than the socket buffers hold, until the client is gone.
+      auto gone = std::make_shared<std::atomic<bool>>(false);
+      responder->OnClientGone([this, gone] {
+        *gone = true;
+        gone_.set_value();
+      });
+      responder->StartStream();
+      std::thread([responder, gone] {
+        const std::string event(16 * 1024, 'x');
+        for (int i = 0; i < 4096 && !*gone; ++i) responder->SendEvent(event);
       }).detach();
     } else if (target == "/hang") {
       responder->OnClientGone([this] { gone_.set_value(); });
@@ -213,6 +226,15 @@ TEST_F(ServerTest, IdleKeptAliveConnectionIsClosed) {
   tcp::socket socket = Connect();
   EXPECT_EQ(RoundTrip(socket, "/echo", "once").body(), "once");
   EXPECT_TRUE(ClosedByServerWithin(socket, std::chrono::seconds(10)));
+}
+
+TEST_F(ServerTest, AClientThatStopsReadingAStreamIsDropped) {
+  std::future<void> gone = gone_.get_future();
+  tcp::socket socket = Connect();
+  const std::string request = "POST /flood HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n";
+  net::write(socket, net::buffer(request));
+  // Never reads: the server's writes stall, and the write timeout drops the connection.
+  EXPECT_EQ(gone.wait_for(std::chrono::seconds(10)), std::future_status::ready);
 }
 
 TEST_F(ServerTest, AResponseMayTakeLongerThanTheRequestTimeout) {
