@@ -71,6 +71,7 @@ int Run(const RouterOptions& options, common::StopSignal& stop) {
     return 1;
   }
   std::shared_ptr<GrpcShardClient> client = std::move(*connected);
+  client->set_rpc_timeout(std::chrono::seconds(options.shard_rpc_timeout));
   // Until serving starts, a stop signal cancels the RPC in flight (a warmup call can be long).
   std::optional<common::StopSignal::Scope> cancel_on_stop =
       stop.OnStop([client] { client->CancelAll(); });

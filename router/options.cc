@@ -116,6 +116,9 @@ absl::StatusOr<RouterOptions> ParseRouterOptions(int argc, char** argv) {
   add("--http-write-timeout", o.http_write_timeout, "HTTP_WRITE_TIMEOUT",
       "Seconds a client may leave a response unread before it is dropped")
       ->check(CLI::PositiveNumber);
+  add("--shard-rpc-timeout", o.shard_rpc_timeout, "SHARD_RPC_TIMEOUT",
+      "Seconds a shard may take to answer a call (not warmup); 0: no deadline")
+      ->check(CLI::NonNegativeNumber);
   bool ngrok = false;
   std::string ignored;
   app.add_flag("--ngrok", ngrok, "Accepted; ngrok is not built")->envname("NGROK");

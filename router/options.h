@@ -50,6 +50,9 @@ struct RouterOptions {
   int64_t http_request_timeout = 10;
   int64_t http_idle_timeout = 75;
   int64_t http_write_timeout = 30;
+  // Not a TGI flag: seconds a shard may take to answer any call but Warmup (a stopped or hung
+  // shard fails the batch instead of hanging the router); 0: no deadline.
+  int64_t shard_rpc_timeout = 120;
 };
 
 // Parses argv and the environment (a flag wins over its variable), then runs TGI's checks.

@@ -25,6 +25,9 @@ constexpr char kCancelledMessage[] = "the router is stopping";
 
 absl::Status FromGrpc(const grpc::Status& status) {
   if (status.ok()) return absl::OkStatus();
+  if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    return absl::DeadlineExceededError("a shard did not answer within --shard-rpc-timeout");
+  }
   return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
 }
 
@@ -102,6 +105,9 @@ struct GrpcShardClient::Shards {
   std::vector<std::shared_ptr<grpc::Channel>> channels;
   std::vector<std::unique_ptr<Stub>> stubs;
 
+  // Zero: calls wait as long as the shards take.
+  std::chrono::milliseconds rpc_timeout{0};
+
   // The contexts of the calls in flight, so that CancelAll can reach them.
   std::mutex mutex;
   std::set<grpc::ClientContext*> in_flight;
@@ -125,14 +131,19 @@ struct GrpcShardClient::Shards {
   }
 
   // Starts `call` on every shard at once and waits for all of them. `call` receives the stub's
-  // callback interface, a fresh context, the response to fill and the completion callback.
+  // callback interface, a fresh context, the response to fill and the completion callback. A
+  // `bounded` call gets rpc_timeout as its deadline.
   template <typename Response, typename Call>
-  Answers<Response> FanOut(Call call) {
+  Answers<Response> FanOut(Call call, bool bounded = true) {
     const size_t n = stubs.size();
     Answers<Response> answers;
     answers.statuses.resize(n);
     answers.responses.resize(n);
     auto contexts = std::make_unique<grpc::ClientContext[]>(n);
+    if (bounded && rpc_timeout.count() > 0) {
+      const auto deadline = std::chrono::system_clock::now() + rpc_timeout;
+      for (size_t rank = 0; rank < n; ++rank) contexts[rank].set_deadline(deadline);
+    }
     {
       std::lock_guard lock(mutex);
       if (cancelled) {
@@ -168,6 +179,10 @@ GrpcShardClient::GrpcShardClient(std::vector<std::string> paths, std::unique_ptr
 GrpcShardClient::~GrpcShardClient() = default;
 
 void GrpcShardClient::CancelAll() { shards_->CancelAll(); }
+
+void GrpcShardClient::set_rpc_timeout(std::chrono::milliseconds timeout) {
+  shards_->rpc_timeout = timeout;
+}
 
 std::optional<ShardKvUsage> GrpcShardClient::kv_usage() const {
   std::lock_guard lock(shards_->usage_mutex);
@@ -262,7 +277,8 @@ absl::StatusOr<std::optional<uint32_t>> GrpcShardClient::Warmup(
   request.set_max_total_tokens(max_total_tokens);
   auto answers = shards_->FanOut<pb::WarmupResponse>(
       [&](Stub::async_interface& stub, grpc::ClientContext* context, pb::WarmupResponse* response,
-          Callback done) { stub.Warmup(context, &request, response, std::move(done)); });
+          Callback done) { stub.Warmup(context, &request, response, std::move(done)); },
+      /*bounded=*/false);  // warmup may take long; a stop signal cancels it
   if (absl::Status status = answers.Status(); !status.ok()) return status;
   std::optional<uint32_t> smallest;
   for (const pb::WarmupResponse& response : answers.responses) {

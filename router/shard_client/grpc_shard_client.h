@@ -28,6 +28,11 @@ class GrpcShardClient final : public ShardClient {
   // stopping"): a stop signal must not wait for a long warmup or a hung shard. Thread-safe.
   void CancelAll();
 
+  // Every call but Warmup fails with DEADLINE_EXCEEDED when a shard has not answered within
+  // `timeout` (a stopped or hung shard, a stuck collective); zero: no deadline (the default).
+  // Set before the first call.
+  void set_rpc_timeout(std::chrono::milliseconds timeout);
+
   // Rank 0's KV cache use as its latest answer reported it (tgi-cpp shards report it on every
   // call that changes it); nullopt before the first or with another server's shards. Thread-safe.
   std::optional<ShardKvUsage> kv_usage() const;

@@ -191,3 +191,36 @@ def test_stop_with_queued_requests_fails_them_cleanly():
     assert "error" in outcomes, "the drain was long enough for everything: the test proves nothing"
     assert set(outcomes) <= {"done", "error"}, outcomes
     assert "AddressSanitizer" not in server.logs() and "runtime error" not in server.logs()
+
+
+def test_a_stopped_shard_fails_the_batch_at_the_rpc_deadline():
+    # SIGSTOP is a hang, not a crash: the per-call deadline ends the stream with an error, /health
+    # turns 503, and once the shard runs again the router serves again.
+    server = Server(router_args=["--shard-rpc-timeout", "2"],
+                    env={"TEXT_GENERATION_SERVER_IGNORE_EOS_TOKEN": "true"})
+    try:
+        response = requests.post(server.url + "/generate_stream", headers=JSON, stream=True,
+                                 timeout=60, data=json.dumps({
+                                     "inputs": "Once upon a time",
+                                     "parameters": {"max_new_tokens": 500}}))
+        lines = response.iter_lines()
+        first = next(line for line in lines if line)
+        assert json.loads(first[len(b"data:"):])["token"]
+        server.shard.send_signal(signal.SIGSTOP)
+        started = time.time()
+        frames = [json.loads(line[len(b"data:"):]) for line in lines if line]
+        assert "error" in frames[-1], frames[-1]
+        assert frames[-1]["error_type"] == "generation"
+        assert "did not answer within --shard-rpc-timeout" in frames[-1]["error"]
+        assert len(frames) < 499  # it ended early, not at max_new_tokens
+        assert time.time() - started < 30
+        assert requests.get(server.url + "/health", timeout=60).status_code == 503
+        server.shard.send_signal(signal.SIGCONT)
+        deadline = time.time() + 30
+        while requests.get(server.url + "/health", timeout=60).status_code != 200:
+            assert time.time() < deadline, server.logs()
+            time.sleep(0.2)
+        assert post(server, "/generate", GOOD).status_code == 200
+    finally:
+        server.shard.send_signal(signal.SIGCONT)
+        assert server.stop() == [0, 0], server.logs()
