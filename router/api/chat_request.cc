@@ -84,6 +84,26 @@ bool ReadIncludeUsage(Reader& reader) {
   return include->get_bool();
 }
 
+// response_format [2.1+]: a GrammarType ({"type": "json" | "json_object" | "regex", "value"}),
+// which validation then judges like /generate's `grammar`.
+std::optional<GrammarType> ReadResponseFormat(Reader& reader) {
+  const boost::json::value value = reader.ParseAny();
+  if (value.is_null()) return std::nullopt;
+  const boost::json::object* object = value.if_object();
+  const boost::json::value* type = object ? object->if_contains("type") : nullptr;
+  if (type == nullptr || !type->is_string()) throw DeError::Data("missing field `type`");
+  const boost::json::value* content = object->if_contains("value");
+  if (content == nullptr) throw DeError::Data("missing field `value`");
+  GrammarType grammar{.value = *content};
+  if (type->get_string() == "regex") {
+    grammar.kind = GrammarType::Kind::kRegex;
+  } else if (type->get_string() != "json" && type->get_string() != "json_object") {
+    throw DeError::Data("unknown variant `" + std::string(type->get_string()) +
+                        "`, expected one of `json`, `json_object`, `regex`");
+  }
+  return grammar;
+}
+
 // The raw chat fields that are mapped after the whole body is read.
 struct RawSampling {
   std::optional<float> temperature;
@@ -121,6 +141,7 @@ std::vector<FieldSpec> ChatFields(ChatRequest& c, RawSampling& raw) {
       {"tool_choice", [](Reader& r) { r.IgnoreValue(); }},
       {"tool_prompt", [](Reader& r) { r.IgnoreValue(); }},
       {"stream_options", [&c](Reader& r) { c.include_usage = ReadIncludeUsage(r); }},
+      {"response_format", [&p](Reader& r) { p.grammar = ReadResponseFormat(r); }},
   };
 }
 

@@ -2,7 +2,8 @@
 // and mapped onto the one GenerateParameters type as TGI maps it: max_tokens -> max_new_tokens
 // (100 when absent), temperature 0 -> greedy (any other value, or none, samples),
 // presence_penalty p -> repetition_penalty p + 2, top_logprobs -> top_n_tokens, details on,
-// decoder_input_details unless streaming. Owns parsing only; rendering is router/chat's.
+// decoder_input_details unless streaming, response_format -> grammar. Owns parsing only;
+// rendering is router/chat's.
 #pragma once
 
 #include <boost/json/array.hpp>

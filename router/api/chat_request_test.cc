@@ -72,6 +72,18 @@ TEST(ChatRequestTest, NonZeroTemperatureSamples) {
   EXPECT_FLOAT_EQ(*request.parameters.temperature, 0.7f);
 }
 
+TEST(ChatRequestTest, ResponseFormatIsTheGrammar) {
+  const GenerateParameters p =
+      Parse(std::string("{") + kHello +
+            R"(,"response_format":{"type":"json_object","value":{"type":"object"}}})")
+          .parameters;
+  ASSERT_TRUE(p.grammar.has_value());
+  EXPECT_EQ(p.grammar->kind, GrammarType::Kind::kJson);
+  EXPECT_EQ(boost::json::serialize(p.grammar->value), R"({"type":"object"})");
+  EXPECT_FALSE(Parse(std::string("{") + kHello + R"(,"response_format":null})")
+                   .parameters.grammar.has_value());
+}
+
 TEST(ChatRequestTest, StopAsOneString) {
   EXPECT_EQ(Parse(std::string("{") + kHello + R"(,"stop":"\n"})").parameters.stop,
             (std::vector<std::string>{"\n"}));

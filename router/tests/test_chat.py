@@ -144,6 +144,22 @@ def test_stream_include_usage(chat_server):
     assert chunks[-1]["usage"]["completion_tokens"] == 6
 
 
+def test_eos_is_finish_reason_stop(chat_server):
+    # Greedy from MESSAGES ends the story with EOS after 235 tokens (stories260K).
+    body = chat(chat_server, max_tokens=300, temperature=0).json()
+    choice = body["choices"][0]
+    assert choice["finish_reason"] == "stop"
+    details = generate_on(chat_server, AFTER_BOS, max_new_tokens=300,
+                          details=True).json()["details"]
+    assert details["finish_reason"] == "eos_token"
+    assert body["usage"]["completion_tokens"] == details["generated_tokens"] < 300
+    chunks = chat_frames(chat(chat_server, max_tokens=300, temperature=0, stream=True))
+    assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
+    assert chunks[-1]["choices"][0]["delta"]["content"] == ""  # EOS is special
+    assert "".join(c["choices"][0]["delta"]["content"] for c in chunks) == \
+        choice["message"]["content"]
+
+
 def test_stop_sequence_and_length(chat_server):
     free = chat(chat_server, max_tokens=8, temperature=0).json()["choices"][0]
     assert free["finish_reason"] == "length"
@@ -179,6 +195,11 @@ def test_validation_errors_keep_tgis_messages(chat_server):
     assert response.json() == {
         "error": "Input validation error: `top_p` must be > 0.0 and < 1.0",
         "error_type": "validation"}
+    response = chat(chat_server, max_tokens=2,
+                    response_format={"type": "json", "value": {"type": "object"}})
+    assert response.status_code == 422
+    assert response.json() == {"error": "Input validation error: grammar is not supported",
+                               "error_type": "validation"}
     response = chat(chat_server, max_tokens=-1)
     assert response.status_code == 422
     assert response.headers["content-type"].startswith("text/plain")
