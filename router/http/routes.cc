@@ -92,7 +92,7 @@ namespace {
 
 // What a finished non-streaming request answers: the body and TGI's x-* headers.
 struct GenerateAnswer {
-  std::function<std::string(const GenerateResult&)> body_of;
+  Routes::BodyOf body_of;
   std::string compute_type;
   size_t input_characters = 0;
   Clock::time_point start;

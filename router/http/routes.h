@@ -1,8 +1,9 @@
 // The router's routes: one table of {method, path, handler}, and the handlers that turn an HTTP
-// request into Infer calls, validation or the api layer's JSON, answered through the server's
-// Responder. Owns CORS and the API-key check; admission and generation are Infer's. Never blocks
-// an I/O thread, and builds every response body on the connection's strand (events from the
-// scheduler are posted there first).
+// request into Infer calls, validation or the api layer's JSON (the chat route first renders the
+// chat template into a /generate prompt), answered through the server's Responder. Owns CORS and
+// the API-key check; admission and generation are Infer's. Never blocks an I/O thread, and builds
+// every response body on the connection's strand (events from the scheduler are posted there
+// first).
 #pragma once
 
 #include <boost/asio/thread_pool.hpp>
