@@ -17,6 +17,7 @@
 #include "common/logging.h"
 #include "common/stop_signal.h"
 #include "common/tokenizer/tokenizer.h"
+#include "router/chat/chat_prompt.h"
 #include "router/http/routes.h"
 #include "router/http/server.h"
 #include "router/infer/infer.h"
@@ -52,6 +53,36 @@ std::shared_ptr<const common::Tokenizer> LoadTokenizer(const RouterOptions& opti
   return std::shared_ptr<const common::Tokenizer>(std::move(*tokenizer));
 }
 
+// The chat template, found and parsed at start-up: a template that does not parse stops the
+// router here rather than failing each request. nullptr (and ok) when the model has none.
+absl::StatusOr<std::shared_ptr<const chat::ChatPrompt>> LoadChatPrompt(
+    const RouterOptions& options, const common::Tokenizer* tokenizer) {
+  absl::StatusOr<std::optional<chat::ChatTemplateSource>> source =
+      chat::LoadChatTemplateSource(options.tokenizer_name, options.tokenizer_config_path);
+  if (!source.ok()) {
+    return absl::InvalidArgumentError("Could not load the chat template: " +
+                                      std::string(source.status().message()));
+  }
+  if (!source->has_value()) {
+    spdlog::warn("No chat template for {}: /v1/chat/completions will answer 422",
+                 options.tokenizer_name);
+    return nullptr;
+  }
+  const std::string origin = (*source)->origin;
+  chat::ChatPrompt::SpecialTokens special;
+  if (tokenizer != nullptr) {
+    special.tokenizer_adds_bos = tokenizer->add_bos_token();
+    special.tokenizer_adds_eos = tokenizer->add_eos_token();
+  }
+  absl::StatusOr<chat::ChatPrompt> prompt = chat::ChatPrompt::Create(std::move(**source), special);
+  if (!prompt.ok()) {
+    return absl::InvalidArgumentError("Invalid chat template in " + origin + ": " +
+                                      std::string(prompt.status().message()));
+  }
+  spdlog::info("Chat template loaded from {}", origin);
+  return std::make_shared<const chat::ChatPrompt>(std::move(*prompt));
+}
+
 int Run(const RouterOptions& options, common::StopSignal& stop) {
   absl::StatusOr<common::GaudiEnv> gaudi = common::ReadGaudiEnv();
   if (!gaudi.ok()) {
@@ -61,6 +92,12 @@ int Run(const RouterOptions& options, common::StopSignal& stop) {
   // tgi-gaudi loads no tokenizer with SKIP_TOKENIZER_IN_TGI: inputs are token ids.
   std::shared_ptr<const common::Tokenizer> tokenizer =
       gaudi->skip_tokenizer ? nullptr : LoadTokenizer(options);
+  absl::StatusOr<std::shared_ptr<const chat::ChatPrompt>> chat_prompt =
+      LoadChatPrompt(options, tokenizer.get());
+  if (!chat_prompt.ok()) {
+    spdlog::error("{}", std::string(chat_prompt.status().message()));
+    return 1;
+  }
 
   spdlog::info("Connecting to shard {}", options.master_shard_uds_path);
   absl::StatusOr<std::unique_ptr<GrpcShardClient>> connected = GrpcShardClient::Connect(
@@ -175,6 +212,7 @@ int Run(const RouterOptions& options, common::StopSignal& stop) {
   http::RoutesConfig routes_config;
   routes_config.cors_allow_origin = options.cors_allow_origin;
   routes_config.api_key = options.api_key;
+  routes_config.chat_prompt = std::move(*chat_prompt);
   routes_config.compute_type = common::GetEnvString("COMPUTE_TYPE", "gpu+optimized");
   Info& info = routes_config.info;
   info.model_id = options.tokenizer_name;

@@ -107,6 +107,12 @@ absl::Status IncompleteGenerationError() {
 
 absl::Status UnhealthyError() { return MakeError(ErrorKind::kHealthcheck, "unhealthy"); }
 
+absl::Status TemplateError(std::string_view message) {
+  return MakeError(ErrorKind::kTemplate, "Template error: " + std::string(message));
+}
+
+absl::Status TemplateNotFoundError() { return TemplateError("template not found"); }
+
 absl::Status NoFastTokenizerError() {
   return MakeError(ErrorKind::kNoFastTokenizer,
                    "No fast tokenizer or tokenizer.json for this model");

@@ -53,6 +53,8 @@ absl::Status GenerationError(std::string_view server_error);
 absl::Status IncompleteGenerationError();  // "Incomplete generation"
 absl::Status UnhealthyError();             // "unhealthy"
 absl::Status NoFastTokenizerError();       // "No fast tokenizer or tokenizer.json for this model"
+absl::Status TemplateError(std::string_view message);  // "Template error: {message}"
+absl::Status TemplateNotFoundError();                  // "Template error: template not found"
 absl::Status
 UnsupportedMediaTypeError();          // "Expected request with `Content-Type: application/json`"
 absl::Status PayloadTooLargeError();  // "Failed to buffer the request body: length limit exceeded"

@@ -196,17 +196,6 @@ void ReadRequest(Reader& reader, GenerateRequest& request, bool* stream) {
                     fields);
 }
 
-// axum's Json extractor: body errors become its plain-text rejections.
-absl::Status Rejection(const DeError& error) {
-  if (error.category == serde::ErrorCategory::kData) {
-    return MakeError(
-        ErrorKind::kBodyData,
-        "Failed to deserialize the JSON body into the target type: " + error.Display());
-  }
-  return MakeError(ErrorKind::kBodySyntax,
-                   "Failed to parse the request body as JSON: " + error.Display());
-}
-
 bool IsTokenChar(char c) {
   const auto u = static_cast<unsigned char>(c);
   if (u <= 0x20 || u >= 0x7F) return false;
@@ -227,6 +216,16 @@ std::string Lower(std::string_view s) {
 
 }  // namespace
 
+absl::Status BodyRejection(const DeError& error) {
+  if (error.category == serde::ErrorCategory::kData) {
+    return MakeError(
+        ErrorKind::kBodyData,
+        "Failed to deserialize the JSON body into the target type: " + error.Display());
+  }
+  return MakeError(ErrorKind::kBodySyntax,
+                   "Failed to parse the request body as JSON: " + error.Display());
+}
+
 GenerateParameters GenerateParameters::WhenAbsent() {
   GenerateParameters parameters;
   parameters.do_sample = true;
@@ -239,7 +238,7 @@ absl::StatusOr<GenerateRequest> ParseGenerateRequest(std::string_view body) {
   try {
     ReadRequest(reader, request, nullptr);
   } catch (const DeError& error) {
-    return Rejection(error);
+    return BodyRejection(error);
   }
   return request;
 }
@@ -250,7 +249,7 @@ absl::StatusOr<CompatGenerateRequest> ParseCompatGenerateRequest(std::string_vie
   try {
     ReadRequest(reader, compat.request, &compat.stream);
   } catch (const DeError& error) {
-    return Rejection(error);
+    return BodyRejection(error);
   }
   return compat;
 }

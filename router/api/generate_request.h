@@ -15,6 +15,9 @@
 #include "absl/status/statusor.h"
 
 namespace tgi::router {
+namespace serde {
+struct DeError;
+}  // namespace serde
 
 // `{"type": "json" | "regex", "value": ...}`. Parsed and kept; generation with a grammar is not
 // supported (validation answers "grammar is not supported", rule 16).
@@ -73,6 +76,9 @@ struct CompatGenerateRequest {
 // Like axum 0.6, anything after the first complete JSON value is ignored.
 absl::StatusOr<GenerateRequest> ParseGenerateRequest(std::string_view body);
 absl::StatusOr<CompatGenerateRequest> ParseCompatGenerateRequest(std::string_view body);
+
+// axum's Json extractor rejection for a body error: kBodySyntax or kBodyData with axum's text.
+absl::Status BodyRejection(const serde::DeError& error);
 
 // axum's Json content-type check: `application/json` or `application/<anything>+json`, any
 // parameters, case-insensitive. nullopt = no Content-Type header. When false the route answers

@@ -16,13 +16,15 @@ TEST(OpenApiTest, ParsesAndListsTheRoutes) {
   EXPECT_EQ(std::string(document.at("openapi").as_string()).substr(0, 2), "3.");
   const boost::json::object& paths = document.at("paths").as_object();
   for (const char* path : {"/", "/generate", "/generate_stream", "/health", "/ping", "/info",
-                           "/tokenize", "/metrics"}) {
+                           "/tokenize", "/metrics", "/v1/chat/completions", "/v1/models"}) {
     EXPECT_TRUE(paths.contains(path)) << path;
   }
   EXPECT_TRUE(paths.at("/").as_object().contains("get"));
   EXPECT_TRUE(paths.at("/").as_object().contains("post"));
   EXPECT_TRUE(paths.at("/generate").as_object().contains("post"));
   EXPECT_TRUE(paths.at("/info").as_object().contains("get"));
+  EXPECT_TRUE(paths.at("/v1/chat/completions").as_object().contains("post"));
+  EXPECT_TRUE(paths.at("/v1/models").as_object().contains("get"));
 }
 
 TEST(OpenApiTest, EveryReferenceResolves) {
@@ -48,8 +50,10 @@ TEST(OpenApiTest, EveryReferenceResolves) {
   };
   visit(document);
   EXPECT_GT(references, 20);
-  for (const char* schema : {"GenerateRequest", "GenerateParameters", "GenerateResponse", "Details",
-                             "StreamResponse", "ErrorResponse", "Info", "SimpleToken"}) {
+  for (const char* schema :
+       {"GenerateRequest", "GenerateParameters", "GenerateResponse", "Details", "StreamResponse",
+        "ErrorResponse", "Info", "SimpleToken", "ChatRequest", "ChatCompletion",
+        "ChatCompletionChunk", "ModelList"}) {
     EXPECT_TRUE(schemas.contains(schema)) << schema;
   }
 }

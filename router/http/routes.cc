@@ -8,6 +8,8 @@
 #include <optional>
 #include <string_view>
 
+#include "router/api/chat_request.h"
+#include "router/api/chat_responses.h"
 #include "router/api/errors.h"
 #include "router/api/generate_request.h"
 #include "router/api/openapi.h"
@@ -83,25 +85,22 @@ const Routes::Route Routes::kTable[] = {
     {verb::post, "/generate", true, &Routes::Generate},
     {verb::post, "/generate_stream", true, &Routes::GenerateStream},
     {verb::post, "/tokenize", true, &Routes::Tokenize},
+    {verb::post, "/v1/chat/completions", true, &Routes::ChatCompletions},
+    {verb::get, "/v1/models", false, &Routes::Models},
 };
 
 namespace {
 
 // What a finished non-streaming request answers: the body and TGI's x-* headers.
 struct GenerateAnswer {
-  bool compat = false;
-  bool details = false;
-  std::optional<std::string> prompt;  // return_full_text
+  Routes::BodyOf body_of;
   std::string compute_type;
   size_t input_characters = 0;
   Clock::time_point start;
   Headers headers;
 
   void Send(Responder& responder, const GenerateResult& result) const {
-    const GenerateResponseOptions options{.details = details, .prompt = prompt};
-    const std::vector<GenerationOutput>* others = result.others.empty() ? nullptr : &result.others;
-    std::string body = compat ? CompatGenerateResponseJson(result.best, options, others)
-                              : GenerateResponseJson(result.best, options, others);
+    std::string body = body_of(result);
     const Clock::time_point now = Clock::now();
     const uint32_t generated = result.best.generated_text.generated_tokens;
     const auto inference = now - result.start;
@@ -126,9 +125,8 @@ struct GenerateAnswer {
 // the InferStream, which frees its permit and breaks the stream -> notify -> relay cycle.
 class StreamRelay : public std::enable_shared_from_this<StreamRelay> {
  public:
-  StreamRelay(std::shared_ptr<Responder> responder, bool details,
-              std::optional<std::string> prompt)
-      : responder_(std::move(responder)), details_(details), prompt_(std::move(prompt)) {}
+  StreamRelay(std::shared_ptr<Responder> responder, std::unique_ptr<StreamFormat> format)
+      : responder_(std::move(responder)), format_(std::move(format)) {}
 
   void Started(absl::StatusOr<std::shared_ptr<InferStream>> started) {
     if (ended_) {
@@ -136,7 +134,7 @@ class StreamRelay : public std::enable_shared_from_this<StreamRelay> {
       return;
     }
     if (!started.ok()) {
-      End(StreamErrorJson(started.status()));
+      End(format_->Error(started.status()));
       return;
     }
     stream_ = std::move(*started);
@@ -155,20 +153,20 @@ class StreamRelay : public std::enable_shared_from_this<StreamRelay> {
     if (ended_ || !stream_) return;
     while (std::optional<ResponseEvent> event = stream_->TryPop()) {
       if (auto* step = std::get_if<IntermediateEvent>(&*event)) {
-        responder_->SendEvent(StreamTokenEventJson(++index_, step->token, step->top_tokens));
+        responder_->SendEvent(format_->Token(*step));
       } else if (auto* end = std::get_if<EndEvent>(&*event)) {
-        End(StreamEndEventJson(++index_, *end, details_, prompt_));
+        End(format_->End(*end, stream_->input_length()));
         return;
       } else if (auto* error = std::get_if<ErrorEvent>(&*event)) {
-        End(StreamErrorJson(GenerationError(error->message)));
+        End(format_->Error(GenerationError(error->message)));
         return;
       }
     }
   }
 
-  void End(std::string last_event) {
+  void End(std::vector<std::string> last_events) {
     ended_ = true;
-    responder_->SendEvent(std::move(last_event));
+    for (std::string& event : last_events) responder_->SendEvent(std::move(event));
     responder_->EndStream();
     Release();
   }
@@ -179,12 +177,82 @@ class StreamRelay : public std::enable_shared_from_this<StreamRelay> {
   }
 
   const std::shared_ptr<Responder> responder_;
-  const bool details_;
-  const std::optional<std::string> prompt_;
+  const std::unique_ptr<StreamFormat> format_;
   std::shared_ptr<InferStream> stream_;
-  uint32_t index_ = 0;
   bool ended_ = false;
 };
+
+// /generate_stream's events: {"index",token,...}, the last with generated_text; no [DONE].
+class GenerateStreamFormat : public StreamFormat {
+ public:
+  GenerateStreamFormat(bool details, std::optional<std::string> prompt)
+      : details_(details), prompt_(std::move(prompt)) {}
+
+  std::string Token(const IntermediateEvent& step) override {
+    return StreamTokenEventJson(++index_, step.token, step.top_tokens);
+  }
+  std::vector<std::string> End(const EndEvent& end, uint32_t) override {
+    return {StreamEndEventJson(++index_, end, details_, prompt_)};
+  }
+  std::vector<std::string> Error(const absl::Status& status) override {
+    return {StreamErrorJson(status)};
+  }
+
+ private:
+  const bool details_;
+  const std::optional<std::string> prompt_;
+  uint32_t index_ = 0;
+};
+
+// /v1/chat/completions' chunks (TGI 2.3+): one per token, the last with its finish_reason (and
+// the usage when asked for), then [DONE]; an error event is followed by [DONE] too.
+class ChatStreamFormat : public StreamFormat {
+ public:
+  ChatStreamFormat(ChatContext context, bool include_usage)
+      : context_(std::move(context)), include_usage_(include_usage) {}
+
+  std::string Token(const IntermediateEvent& step) override {
+    return ChatCompletionChunkJson(context_, step.token, step.top_tokens, std::nullopt,
+                                   std::nullopt);
+  }
+  std::vector<std::string> End(const EndEvent& end, uint32_t input_length) override {
+    std::optional<Usage> usage;
+    if (include_usage_) usage = Usage{input_length, end.generated_text.generated_tokens};
+    return {ChatCompletionChunkJson(context_, end.token, end.top_tokens,
+                                    end.generated_text.finish_reason, usage),
+            "[DONE]"};
+  }
+  std::vector<std::string> Error(const absl::Status& status) override {
+    return {StreamErrorJson(status), "[DONE]"};
+  }
+
+ private:
+  const ChatContext context_;
+  const bool include_usage_;
+};
+
+// The non-streaming body of /generate (compat: POST /).
+Routes::BodyOf GenerateBody(const GenerateRequest& request, bool compat) {
+  GenerateResponseOptions options{
+      .details = request.parameters.details || request.parameters.decoder_input_details};
+  if (request.parameters.return_full_text.value_or(false)) options.prompt = request.inputs;
+  return [options, compat](const GenerateResult& result) {
+    const std::vector<GenerationOutput>* others = result.others.empty() ? nullptr : &result.others;
+    return compat ? CompatGenerateResponseJson(result.best, options, others)
+                  : GenerateResponseJson(result.best, options, others);
+  };
+}
+
+std::unique_ptr<StreamFormat> GenerateFormat(const GenerateRequest& request,
+                                             std::optional<std::string> prompt) {
+  return std::make_unique<GenerateStreamFormat>(request.parameters.details, std::move(prompt));
+}
+
+int64_t UnixSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 }  // namespace
 
@@ -283,7 +351,8 @@ void Routes::Generate(Request request, std::shared_ptr<Responder> responder,
     SendError(*responder, parsed.status(), headers);
     return;
   }
-  StartGenerate(std::move(*parsed), std::move(responder), headers, /*compat=*/false);
+  BodyOf body_of = GenerateBody(*parsed, /*compat=*/false);
+  StartGenerate(std::move(*parsed), std::move(responder), headers, std::move(body_of));
 }
 
 void Routes::CompatGenerate(Request request, std::shared_ptr<Responder> responder,
@@ -300,19 +369,19 @@ void Routes::CompatGenerate(Request request, std::shared_ptr<Responder> responde
   if (parsed->stream) {
     std::optional<std::string> prompt;
     if (full_text) prompt = generate.inputs;
-    StartStream(std::move(generate), std::move(responder), std::move(prompt), headers);
+    std::unique_ptr<StreamFormat> format = GenerateFormat(generate, std::move(prompt));
+    StartStream(std::move(generate), std::move(responder), std::move(format), headers);
     return;
   }
   generate.parameters.return_full_text = full_text;
-  StartGenerate(std::move(generate), std::move(responder), headers, /*compat=*/true);
+  BodyOf body_of = GenerateBody(generate, /*compat=*/true);
+  StartGenerate(std::move(generate), std::move(responder), headers, std::move(body_of));
 }
 
 void Routes::StartGenerate(GenerateRequest request, std::shared_ptr<Responder> responder,
-                           const Headers& headers, bool compat) {
+                           const Headers& headers, BodyOf body_of) {
   auto answer = std::make_shared<GenerateAnswer>();
-  answer->compat = compat;
-  answer->details = request.parameters.details || request.parameters.decoder_input_details;
-  if (request.parameters.return_full_text.value_or(false)) answer->prompt = request.inputs;
+  answer->body_of = std::move(body_of);
   answer->compute_type = config_.compute_type;
   answer->input_characters = Utf8Chars(request.inputs);
   answer->start = Clock::now();
@@ -340,17 +409,17 @@ void Routes::GenerateStream(Request request, std::shared_ptr<Responder> responde
   }
   std::optional<std::string> prompt;
   if (parsed->parameters.return_full_text.value_or(false)) prompt = parsed->inputs;
-  StartStream(std::move(*parsed), std::move(responder), std::move(prompt), headers);
+  std::unique_ptr<StreamFormat> format = GenerateFormat(*parsed, std::move(prompt));
+  StartStream(std::move(*parsed), std::move(responder), std::move(format), headers);
 }
 
 void Routes::StartStream(GenerateRequest request, std::shared_ptr<Responder> responder,
-                         std::optional<std::string> prompt, const Headers& headers) {
+                         std::unique_ptr<StreamFormat> format, const Headers& headers) {
   responder->StartStream(
       With(headers, {{"x-compute-type", config_.compute_type},
                      {"x-compute-characters", std::to_string(Utf8Chars(request.inputs))},
                      {"x-accel-buffering", "no"}}));
-  auto relay = std::make_shared<StreamRelay>(responder, request.parameters.details,
-                                             std::move(prompt));
+  auto relay = std::make_shared<StreamRelay>(responder, std::move(format));
   std::shared_ptr<Infer::Call> call = infer_.GenerateStream(
       std::move(request), [responder, relay](absl::StatusOr<std::shared_ptr<InferStream>> started) {
         responder->Post([relay, started = std::move(started)] { relay->Started(started); });
@@ -381,6 +450,48 @@ void Routes::Tokenize(Request request, std::shared_ptr<Responder> responder,
                       headers);
     });
   });
+}
+
+void Routes::ChatCompletions(Request request, std::shared_ptr<Responder> responder,
+                             const Headers& headers) {
+  if (!HasJsonBody(request, *responder, headers)) return;
+  absl::StatusOr<ChatRequest> parsed = ParseChatRequest(request.body());
+  if (!parsed.ok()) {
+    SendError(*responder, parsed.status(), headers);
+    return;
+  }
+  if (absl::Status status = CheckChatRequest(*parsed); !status.ok()) {
+    SendError(*responder, status, headers);
+    return;
+  }
+  if (config_.chat_prompt == nullptr) {
+    SendError(*responder, TemplateNotFoundError(), headers);
+    return;
+  }
+  absl::StatusOr<std::string> prompt = config_.chat_prompt->Render(parsed->messages);
+  if (!prompt.ok()) {
+    SendError(*responder, TemplateError(std::string(prompt.status().message())), headers);
+    return;
+  }
+  ChatContext context{.model = config_.info.model_id,
+                      .system_fingerprint = SystemFingerprint(config_.info),
+                      .created = UnixSeconds(),
+                      .logprobs = parsed->logprobs};
+  GenerateRequest generate{.inputs = std::move(*prompt),
+                           .parameters = std::move(parsed->parameters)};
+  if (parsed->stream) {
+    auto format = std::make_unique<ChatStreamFormat>(std::move(context), parsed->include_usage);
+    StartStream(std::move(generate), std::move(responder), std::move(format), headers);
+    return;
+  }
+  StartGenerate(std::move(generate), std::move(responder), headers,
+                [context = std::move(context)](const GenerateResult& result) {
+                  return ChatCompletionJson(context, result.best, result.input_length);
+                });
+}
+
+void Routes::Models(Request, std::shared_ptr<Responder> responder, const Headers& headers) {
+  responder->Send(beast_http::status::ok, kJson, ModelsJson(config_.info.model_id), headers);
 }
 
 }  // namespace tgi::router::http
