@@ -32,7 +32,7 @@ struct GenerateResponseOptions {
   // parameters.details || parameters.decoder_input_details: include `details`.
   bool details = false;
   // return_full_text: the prompt, prepended to generated_text (and to every best_of sequence).
-  std::optional<std::string> prompt;
+  std::optional<std::string> prompt = {};
 };
 
 // /generate: {"generated_text":...,"details":{finish_reason,generated_tokens,seed,prefill,tokens,

@@ -17,10 +17,10 @@ namespace tgi::router::chat {
 
 // What the files say: the template source and the special tokens' contents.
 struct ChatTemplateSource {
-  std::string source;
-  std::string origin;  // the file it came from, for start-up messages
-  std::optional<std::string> bos_token;
-  std::optional<std::string> eos_token;
+  std::string source = {};
+  std::string origin = {};  // the file it came from, for start-up messages
+  std::optional<std::string> bos_token = {};
+  std::optional<std::string> eos_token = {};
 };
 
 // Reads `tokenizer_config_path` when not empty, else `model_dir`/tokenizer_config.json (a missing

@@ -35,7 +35,7 @@ struct GeneratedText {
   std::string text;
   uint32_t generated_tokens = 0;
   FinishReason finish_reason = FinishReason::kLength;
-  std::optional<uint64_t> seed;
+  std::optional<uint64_t> seed = {};
 };
 
 // Events on a request's response channel, in order: Prefill (only with decoder_input_details),

@@ -227,8 +227,11 @@ def test_api_key_guards_chat_but_not_models(chat_server):
     wrong = dict(plain, Authorization="Bearer nope")
     response = chat(chat_server, headers=wrong, max_tokens=1)
     assert response.status_code == 401 and response.text == ""
-    lower = dict(plain, Authorization="bearer " + API_KEY.upper())
-    assert chat(chat_server, headers=lower, max_tokens=1).status_code == 200
+    # The key is exact (only the scheme word ignores case): see test_api_key.py.
+    upper = dict(plain, Authorization="bearer " + API_KEY.upper())
+    assert chat(chat_server, headers=upper, max_tokens=1).status_code == 401
+    right = dict(plain, Authorization="bearer " + API_KEY)
+    assert chat(chat_server, headers=right, max_tokens=1).status_code == 200
     assert requests.get(chat_server.url + "/v1/models", timeout=30).status_code == 200
 
 
